@@ -1,0 +1,20 @@
+"""nlpseq: recurrent and recursive networks for translation, sentiment and parse trees."""
+
+__version__ = "0.1.0"
+
+
+def pipeline(task, model, **kwargs):
+    """Build an inference pipeline from a run directory; see :func:`nlpseq.api.pipeline`."""
+    from .api import pipeline as _pipeline
+
+    return _pipeline(task, model, **kwargs)
+
+
+def load_run(path, task=None, device="cpu"):
+    """Open a run directory; see :func:`nlpseq.api.load_run`."""
+    from .api import load_run as _load_run
+
+    return _load_run(path, task, device)
+
+
+__all__ = ["__version__", "pipeline", "load_run"]

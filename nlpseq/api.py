@@ -1,0 +1,93 @@
+"""The public Python API: train a recipe, open a run, build a pipeline."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import torch
+
+from . import __version__
+from .recipe import Recipe
+from .registry import MODELS, TASKS
+from .run import RunDir
+from .tasks.base import Task
+from .train.trainer import Trainer, seed_everything, select_device
+
+
+def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDir:
+    """Train ``recipe`` into the run directory ``out`` (continuing it when ``resume``).
+
+    Raises:
+        RunDirError: ``out`` holds another run and ``resume`` is false.
+    """
+    run = RunDir.create(out, recipe.dump(), resume=resume)
+    if resume and (run / "recipe.yaml").exists():
+        from .recipe import build_recipe
+
+        # The run's own recipe wins: resuming with different settings would not be the same run.
+        recipe = build_recipe(run.recipe_tree(), str(run / "recipe.yaml"))
+    seed_everything(recipe.seed)
+    task: Task = TASKS.get(recipe.task)(recipe, run)
+    train_data, dev = task.prepare()
+    torch.manual_seed(recipe.seed)  # weights do not depend on how much randomness data preparation used
+    model = task.build_model()
+    run.write_info({"nlpseq": __version__, "task": recipe.task, "model": recipe.model_name, **task.info()})
+    metric = recipe.train.metric or task.metric
+    evaluate = (lambda m: task.evaluate(m, dev)) if dev is not None else None
+    trainer = Trainer(model, recipe.train, run, recipe.seed, evaluate, metric, task.higher_is_better)
+    if resume:
+        trainer.resume()
+    trainer.fit(train_data)
+    return run
+
+
+def load_run(path: str | os.PathLike, task: str | None = None, device: str = "cpu") -> tuple[Task, torch.nn.Module]:
+    """Open a trained run directory: its task (text layer loaded) and its model in eval mode.
+
+    Raises:
+        RunDirError: not a run directory, or one of another task than ``task``.
+    """
+    run = RunDir.open(path, task)
+    info = run.info()
+    task_obj = TASKS.get(info["task"]).from_run(run)
+    model = task_obj.build_model()
+    model.load_state_dict(run.load_weights())
+    model.to(select_device(device)).eval()
+    return task_obj, model
+
+
+class Pipeline:
+    """A callable over raw inputs that batches internally and returns JSON-ready answers."""
+
+    def __init__(self, task: Task, model: torch.nn.Module, **options: Any) -> None:
+        self.task, self.model, self.options = task, model, options
+
+    def __call__(self, inputs: Any, **options: Any) -> list[dict[str, Any]]:
+        return self.task.answer(self.model, inputs, **{**self.options, **options})
+
+    @property
+    def labels(self) -> list[str]:
+        return list(getattr(self.task, "label_names", []))
+
+
+_PIPELINE_TASKS = {"sentiment": "sentiment"}
+
+
+def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", **options: Any) -> Callable[..., list[dict]]:
+    """``pipeline("sentiment", model=RUN_DIR)`` returns a callable over a string or a list of strings.
+
+    Raises:
+        RecipeError: unknown pipeline task.
+        RunDirError: ``model`` is not a run of that task.
+    """
+    from .errors import RecipeError, did_you_mean
+
+    if task not in _PIPELINE_TASKS:
+        raise RecipeError(f"unknown pipeline task '{task}'{did_you_mean(task, _PIPELINE_TASKS)}; "
+                          f"choose from {', '.join(_PIPELINE_TASKS)}")
+    task_obj, net = load_run(model, _PIPELINE_TASKS[task], device)
+    return Pipeline(task_obj, net, **options)
+
+
+__all__ = ["train", "load_run", "pipeline", "Pipeline", "MODELS", "TASKS"]

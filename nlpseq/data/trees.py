@@ -1,0 +1,100 @@
+"""PTB-bracket trees: reading them with line numbers in errors, and SST label checks."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+from nltk import Tree
+
+from ..errors import DataError
+from ..fileio import open_text
+
+SST_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
+
+
+def iter_bracketed(text: str, source: str = "<string>") -> Iterator[tuple[int, str]]:
+    """(line number, expression) for each top-level bracketed expression of ``text``.
+
+    Raises:
+        DataError: brackets do not balance; the message names the line where the tree starts.
+    """
+    depth, start, start_line, line = 0, -1, 0, 1
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            line += 1
+        elif ch == "(":
+            if depth == 0:
+                start, start_line = i, line
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise DataError(f"{source}:{line}: unbalanced brackets (a ')' closes nothing)")
+            if depth == 0:
+                yield start_line, text[start : i + 1]
+        elif depth == 0 and not ch.isspace():
+            raise DataError(f"{source}:{line}: text outside brackets ({ch!r})")
+    if depth:
+        raise DataError(f"{source}:{start_line}: unbalanced brackets (tree not closed)")
+
+
+def parse_tree(expr: str, source: str = "<string>", line: int = 1) -> Tree:
+    """Parse one bracketed expression with :meth:`nltk.Tree.fromstring`.
+
+    Raises:
+        DataError: the expression is not a tree; the message names the source and line.
+    """
+    exprs = list(iter_bracketed(expr, source))
+    if len(exprs) != 1:
+        raise DataError(f"{source}:{line}: expected one bracketed tree, found {len(exprs)}")
+    try:
+        return Tree.fromstring(exprs[0][1])
+    except ValueError as exc:
+        raise DataError(f"{source}:{line}: malformed tree ({exc})") from None
+
+
+def read_trees(path: str | os.PathLike) -> list[tuple[int, Tree]]:
+    """(line, tree) for every tree of a PTB-bracket file, one per line (SST) or spanning lines (.mrg)."""
+    try:
+        with open_text(path) as fh:
+            text = fh.read()
+    except (EOFError, OSError) as exc:
+        raise DataError(f"{path}: unreadable or truncated file ({exc})") from None
+    return [(ln, parse_tree(expr, str(path), ln)) for ln, expr in iter_bracketed(text, str(path))]
+
+
+def check_sentiment_tree(tree: Tree, source: str = "<string>", line: int = 1) -> Tree:
+    """Check an SST tree: every node labelled 0-4, binary or preterminal, no empty leaves.
+
+    Raises:
+        DataError: names the first problem and the line of the tree.
+    """
+    for node in tree.subtrees():
+        label = node.label()
+        if label == "":
+            raise DataError(f"{source}:{line}: a node has no label")
+        if label not in ("0", "1", "2", "3", "4"):
+            raise DataError(f"{source}:{line}: label '{label}' is not one of 0-4")
+        kids = list(node)
+        if len(kids) == 1:
+            if not isinstance(kids[0], str):
+                raise DataError(f"{source}:{line}: unary node above a phrase (label {label}); SST trees are binary")
+            if not kids[0].strip():
+                raise DataError(f"{source}:{line}: empty leaf")
+        elif len(kids) == 2:
+            if any(isinstance(k, str) for k in kids):
+                raise DataError(f"{source}:{line}: a word beside a phrase under one node")
+        elif len(kids) == 0:
+            raise DataError(f"{source}:{line}: empty leaf (node '{label}' has no word)")
+        else:
+            raise DataError(f"{source}:{line}: a node has {len(kids)} children; SST trees are binary")
+    return tree
+
+
+def read_sentiment_trees(path: str | os.PathLike) -> list[Tree]:
+    """SST trees of a file, each checked with :func:`check_sentiment_tree`."""
+    trees = [check_sentiment_tree(t, str(path), ln) for ln, t in read_trees(path)]
+    if not trees:
+        raise DataError(f"{path}: no trees in file")
+    return trees

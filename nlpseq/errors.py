@@ -1,0 +1,31 @@
+"""User-facing errors: each carries one line that names the file, line or key at fault."""
+
+from __future__ import annotations
+
+
+class NlpseqError(Exception):
+    """Base class for errors a user can fix; the CLI prints the message and exits non-zero."""
+
+
+class RecipeError(NlpseqError):
+    """A recipe file or a ``--set`` override is malformed or names an unknown key."""
+
+
+class DataError(NlpseqError):
+    """A corpus file is missing, truncated or malformed."""
+
+
+class RunDirError(NlpseqError):
+    """A path is not a run directory, or is one of another task."""
+
+
+class InputError(NlpseqError, ValueError):
+    """An input given to a model at inference time is unusable (empty, too long, wrong type)."""
+
+
+def did_you_mean(name: str, choices) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,66 @@
+"""Many-to-one recurrent classifier: embeddings, a recurrent encoder, pooling, a softmax layer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.batching import padding_mask
+from ..nn import RecurrentEncoder, TokenEmbedding
+from ..recipe import Section
+from ..registry import MODELS
+
+
+@MODELS.register("rnn_classifier")
+class RNNClassifier(nn.Module):
+    """Classifies a token sequence from the pooled states of a (bi)directional recurrent encoder."""
+
+    class Config(Section):
+        name: Literal["rnn_classifier"] = "rnn_classifier"
+        cell: str = "lstm"  # recurrent unit of the encoder
+        embedding_dim: int = 300
+        hidden_size: int = 256  # per direction
+        num_layers: int = 1
+        bidirectional: bool = True
+        pooling: Literal["last", "mean", "max", "attention"] = "max"
+        dropout: float = 0.5  # before the output layer and between stacked layers
+        embedding_dropout: float = 0.3
+        word_dropout: float = 0.0  # chance of replacing a training token by <unk>
+        pretrained_vectors: str | None = None  # word2vec/GloVe text file
+        freeze_embeddings: bool = False
+
+    def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = TokenEmbedding(vocab_size, cfg.embedding_dim, cfg.embedding_dropout, cfg.word_dropout)
+        self.encoder = RecurrentEncoder(cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, cfg.bidirectional,
+                                        cfg.cell, cfg.dropout)
+        size = self.encoder.output_size
+        self.attn = nn.Linear(size, 1) if cfg.pooling == "attention" else None
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.out = nn.Linear(size, num_labels)
+
+    def logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        states, h, _ = self.encoder(self.embed(ids), lengths)
+        mask = padding_mask(lengths, ids.size(1))
+        pooling = self.cfg.pooling
+        if pooling == "last":
+            pooled = self.encoder.last_layer_final(h)
+        elif pooling == "mean":
+            pooled = (states * mask.unsqueeze(-1)).sum(1) / lengths.clamp(min=1).unsqueeze(-1).to(states.dtype)
+        elif pooling == "max":
+            pooled = states.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(1).values
+        else:
+            scores = self.attn(states).squeeze(-1).masked_fill(~mask, float("-inf"))
+            pooled = (torch.softmax(scores, dim=1).unsqueeze(-1) * states).sum(1)
+        return self.out(self.dropout(pooled))
+
+    def forward(self, batch: dict) -> dict:
+        logits = self.logits(batch["ids"], batch["lengths"])
+        out = {"logits": logits, "units": logits.size(0)}
+        if "labels" in batch:
+            out["loss"] = F.cross_entropy(logits, batch["labels"])
+        return out

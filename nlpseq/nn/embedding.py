@@ -1,0 +1,81 @@
+"""Token embeddings, optionally initialised from word2vec/GloVe text files."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+from ..errors import DataError
+from ..fileio import open_text
+from ..text.vocab import Vocab
+
+
+def load_word_vectors(path: str | os.PathLike, vocab: Vocab, dim: int) -> tuple[torch.Tensor, int]:
+    """Read vectors for the words of ``vocab`` from a word2vec or GloVe text file.
+
+    The word2vec header line (``count dim``) is optional. Words missing from the file keep
+    a small random initialisation; so do the special tokens.
+
+    Returns:
+        A ``(len(vocab), dim)`` matrix and the number of vocabulary words found.
+
+    Raises:
+        DataError: a line has the wrong number of values; the message gives the line number.
+    """
+    weights = torch.randn(len(vocab), dim) * 0.1
+    weights[vocab.pad_id] = 0
+    found = 0
+    with open_text(path) as fh:
+        for i, line in enumerate(fh, 1):
+            parts = line.rstrip().split(" ")
+            if i == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                continue  # word2vec header
+            if len(parts) < 2:
+                continue
+            if len(parts) - 1 != dim:
+                raise DataError(f"{path}:{i}: vector has {len(parts) - 1} values, the model expects {dim}")
+            idx = vocab.stoi.get(parts[0])
+            if idx is None or idx < 4:
+                continue
+            try:
+                weights[idx] = torch.tensor([float(v) for v in parts[1:]])
+            except ValueError:
+                raise DataError(f"{path}:{i}: not a number in the vector of '{parts[0]}'") from None
+            found += 1
+    return weights, found
+
+
+class TokenEmbedding(nn.Module):
+    """Embedding lookup with padding id 0 and dropout, shared by every model family.
+
+    Args:
+        num_embeddings: vocabulary size.
+        dim: vector size.
+        dropout: dropout on the looked-up vectors.
+        word_dropout: probability of replacing a token by ``<unk>`` in training, so the
+            model learns a useful unknown-word vector.
+    """
+
+    def __init__(self, num_embeddings: int, dim: int, dropout: float = 0.0, word_dropout: float = 0.0) -> None:
+        super().__init__()
+        self.weight_layer = nn.Embedding(num_embeddings, dim, padding_idx=Vocab.pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.word_dropout = word_dropout
+        self.dim = dim
+
+    @property
+    def weight(self) -> nn.Parameter:
+        return self.weight_layer.weight
+
+    def load_pretrained(self, weights: torch.Tensor, freeze: bool = False) -> None:
+        with torch.no_grad():
+            self.weight_layer.weight.copy_(weights)
+        self.weight_layer.weight.requires_grad_(not freeze)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if self.training and self.word_dropout > 0:
+            drop = (torch.rand(ids.shape, device=ids.device) < self.word_dropout) & (ids > Vocab.eos_id)
+            ids = ids.masked_fill(drop, Vocab.unk_id)
+        return self.dropout(self.weight_layer(ids))

@@ -1,0 +1,62 @@
+"""Recurrent encoders over padded, variable-length batches.
+
+The ``cell`` names a recurrent unit; ``lstm`` and ``gru`` run on torch's fused kernels
+over packed sequences, so padded steps never touch the states or the gradients.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ..errors import RecipeError, did_you_mean
+
+FUSED_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentEncoder(nn.Module):
+    """Stacked, optionally bidirectional recurrent layers.
+
+    Args:
+        input_size: size of each input vector.
+        hidden_size: state size per direction.
+        num_layers: stacked layers.
+        bidirectional: run a backward layer too and concatenate.
+        cell: ``lstm`` or ``gru``.
+        dropout: dropout between stacked layers.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
+                 cell: str = "lstm", dropout: float = 0.0) -> None:
+        super().__init__()
+        if cell not in FUSED_CELLS:
+            raise RecipeError(f"model.cell: unknown cell '{cell}'{did_you_mean(cell, FUSED_CELLS)}; "
+                              f"choose from {', '.join(FUSED_CELLS)}")
+        self.cell = cell
+        self.hidden_size, self.num_layers, self.bidirectional = hidden_size, num_layers, bidirectional
+        self.rnn = FUSED_CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                                     bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Run over ``x`` (batch, time, input) with true ``lengths``.
+
+        Returns:
+            outputs (batch, time, output_size), zero at padded steps; the final hidden state
+            (layers * directions, batch, hidden); the final cell state for LSTMs, else None.
+        """
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+        if isinstance(state, tuple):
+            return out, state[0], state[1]
+        return out, state, None
+
+    def last_layer_final(self, h: torch.Tensor) -> torch.Tensor:
+        """The top layer's final state, both directions concatenated: (batch, output_size)."""
+        dirs = 2 if self.bidirectional else 1
+        return h.view(self.num_layers, dirs, h.size(1), h.size(2))[-1].transpose(0, 1).reshape(h.size(1), -1)

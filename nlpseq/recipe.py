@@ -1,0 +1,196 @@
+"""Recipes: YAML files validated into typed sections, with ``--set a.b=value`` overrides.
+
+A recipe names a task and a model; each section is a pydantic model that forbids unknown
+keys, so a typo is an error naming the key and the closest valid one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import RecipeError, did_you_mean
+from .registry import MODELS, TASKS
+
+
+class Section(BaseModel):
+    """Base of every recipe section: unknown keys are errors; assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+class TrainConfig(Section):
+    """How to train: optimizer, schedule, batching, clipping, evaluation and checkpoints."""
+
+    epochs: int = 10
+    max_steps: int | None = None  # stop after this many optimizer steps, whatever the epoch
+    batch_tokens: int = 4000  # padded tokens (or tree nodes) per batch
+    batch_size: int = 64  # most examples per batch
+    accumulate: int = 1  # micro-batches per optimizer step
+    optimizer: Literal["adam", "adamw", "adagrad", "sgd"] = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0  # sgd only
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0  # decoupled decay (Loshchilov & Hutter); needs optimizer adamw
+    l2: float = 0.0  # L2 penalty 0.5 * l2 * ||w||^2 added to the loss (weights, not biases)
+    schedule: Literal["constant", "warmup_linear", "inverse_sqrt", "plateau"] = "constant"
+    warmup_steps: int = 0
+    plateau_factor: float = 0.5
+    plateau_patience: int = 1
+    min_lr: float = 0.0
+    clip_norm: float | None = 5.0  # clip the global gradient norm; null turns it off
+    clip_value: float | None = None  # clip each gradient element to [-v, v]
+    eval_every: int | None = None  # optimizer steps between dev evaluations; null: once per epoch
+    patience: int | None = None  # stop after this many evaluations without a better dev metric
+    metric: str | None = None  # dev metric that selects the best weights; null: the task's default
+    checkpoint_every: int | None = None  # steps between resumable checkpoints; null: at each evaluation
+    keep_checkpoints: int = 2
+    bptt: int | None = None  # truncated BPTT chunk length for stream tasks; null: full BPTT
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = False  # float16 autocast with loss scaling, on CUDA only
+    threads: int | None = None  # torch intra-op threads; null: torch's default
+    tensorboard: bool = True
+    progress: bool = True
+
+
+_TOP_KEYS = {"task", "seed", "description", "data", "text", "model", "train"}
+
+
+@dataclass
+class Recipe:
+    """A validated recipe: the task's ``data`` and ``text`` sections, the model's section and ``train``."""
+
+    task: str
+    seed: int
+    description: str
+    data: Section
+    text: Section
+    model: Section
+    train: TrainConfig
+    source: str = "<recipe>"
+
+    @property
+    def model_name(self) -> str:
+        return getattr(self.model, "name")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every key with its resolved value, as written into a run directory."""
+        return {
+            "task": self.task,
+            "seed": self.seed,
+            "description": self.description,
+            "data": self.data.model_dump(mode="json"),
+            "text": self.text.model_dump(mode="json"),
+            "model": self.model.model_dump(mode="json"),
+            "train": self.train.model_dump(mode="json"),
+        }
+
+    def dump(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for i, k in enumerate(keys[:-1]):
+        nxt = node.get(k)
+        if nxt is None:
+            nxt = node[k] = {}
+        if not isinstance(nxt, dict):
+            raise RecipeError(f"--set {dotted}: '{'.'.join(keys[: i + 1])}' is a value, not a section")
+        node = nxt
+    node[keys[-1]] = value
+
+
+def apply_overrides(tree: dict, overrides: list[str]) -> dict:
+    """Apply ``key.sub=value`` strings; values are parsed as YAML scalars (``3``, ``true``, ``null``)."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise RecipeError(f"--set '{item}': expected KEY=VALUE, e.g. train.lr=0.001")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        _set_dotted(tree, key.strip(), value)
+    return tree
+
+
+def _validate(cls: type[Section], raw: Any, prefix: str, source: str) -> Section:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{source}: '{prefix}' must be a mapping of keys, not {type(raw).__name__}")
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        key = f"{prefix}.{loc}" if loc else prefix
+        if err["type"] == "extra_forbidden":
+            hint = did_you_mean(str(err["loc"][-1]), cls.model_fields) if len(err["loc"]) == 1 else ""
+            raise RecipeError(f"{source}: unknown key '{key}'{hint}") from None
+        raise RecipeError(f"{source}: {key}: {err['msg']} (got {err.get('input')!r})") from None
+
+
+def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
+    """Validate a recipe given as nested dicts.
+
+    Raises:
+        RecipeError: a key is unknown, missing or mistyped; the message names it.
+    """
+    from . import tasks  # noqa: F401  (fills the task and model registries)
+
+    if not isinstance(tree, dict):
+        raise RecipeError(f"{source}: a recipe is a mapping with keys {sorted(_TOP_KEYS)}")
+    for k in tree:
+        if k not in _TOP_KEYS:
+            raise RecipeError(f"{source}: unknown key '{k}'{did_you_mean(k, _TOP_KEYS)}")
+    if "task" not in tree:
+        raise RecipeError(f"{source}: missing key 'task' (one of {', '.join(TASKS.names())})")
+    task_cls = TASKS.get(str(tree["task"]))
+    model_raw = dict(tree.get("model") or {})
+    model_name = model_raw.get("name", task_cls.default_model)
+    model_raw["name"] = model_name
+    model_cls = MODELS.get(str(model_name))
+    if model_name not in task_cls.models:
+        raise RecipeError(f"{source}: model '{model_name}' does not serve task '{task_cls.name}'; "
+                          f"choose from {', '.join(task_cls.models)}")
+    seed = tree.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise RecipeError(f"{source}: seed: must be an integer (got {seed!r})")
+    return Recipe(
+        task=task_cls.name,
+        seed=seed,
+        description=str(tree.get("description", "")),
+        data=_validate(task_cls.DataConfig, tree.get("data"), "data", source),
+        text=_validate(task_cls.TextConfig, tree.get("text"), "text", source),
+        model=_validate(model_cls.Config, model_raw, "model", source),
+        train=_validate(TrainConfig, tree.get("train"), "train", source),
+        source=source,
+    )
+
+
+def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate a recipe file.
+
+    Raises:
+        RecipeError: the file is missing or not YAML, or a key is wrong; the message names file and key.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise RecipeError(f"{p}: no such recipe file")
+    try:
+        tree = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise RecipeError(f"{p}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(tree, dict):
+        raise RecipeError(f"{p}: a recipe is a mapping with keys {sorted(_TOP_KEYS)}")
+    return build_recipe(apply_overrides(tree, overrides or []), str(p))

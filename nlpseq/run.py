@@ -1,0 +1,126 @@
+"""Run directories: everything needed to evaluate, serve or resume a trained model.
+
+Layout (fixed names)::
+
+    RUN/recipe.yaml          the resolved recipe (every key, defaults filled in)
+    RUN/run.json             nlpseq version, task, model name, label names
+    RUN/vocab.json           token vocabulary (or RUN/tokenizer/ for SentencePiece models)
+    RUN/model.safetensors    the best weights
+    RUN/metrics.jsonl        one JSON object per logged event
+    RUN/checkpoints/step_N/  resumable state: weights + optimizer/scheduler/RNG in state.pt
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import RunDirError
+from .fileio import atomic_path, atomic_write_json, atomic_write_text
+
+RECIPE, INFO, VOCAB, WEIGHTS, METRICS = "recipe.yaml", "run.json", "vocab.json", "model.safetensors", "metrics.jsonl"
+TOKENIZER, CHECKPOINTS, TENSORBOARD = "tokenizer", "checkpoints", "tensorboard"
+
+
+class RunDir:
+    """A run directory on disk; create it with :meth:`create`, open an existing one with :meth:`open`."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, recipe_yaml: str, resume: bool = False) -> "RunDir":
+        """Make a run directory holding ``recipe_yaml``.
+
+        Raises:
+            RunDirError: the folder already holds a run and ``resume`` is false (never overwrite saved work).
+        """
+        run = cls(path)
+        if (run / RECIPE).exists() and not resume:
+            raise RunDirError(f"{run.path}: already holds a run; pass --resume to continue it or choose another --out")
+        if run.path.exists() and not run.path.is_dir():
+            raise RunDirError(f"{run.path}: exists and is not a folder")
+        run.path.mkdir(parents=True, exist_ok=True)
+        if not (run / RECIPE).exists():
+            atomic_write_text(run / RECIPE, recipe_yaml)
+        return run
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, task: str | None = None) -> "RunDir":
+        """Open an existing run directory, optionally checking that it belongs to ``task``.
+
+        Raises:
+            RunDirError: not a run directory, an unfinished one, or one of another task.
+        """
+        run = cls(path)
+        if not run.path.is_dir():
+            raise RunDirError(f"{run.path}: no such run directory")
+        if not (run / RECIPE).is_file():
+            raise RunDirError(f"{run.path}: not a run directory (no {RECIPE})")
+        if not (run / INFO).is_file() or not (run / WEIGHTS).is_file():
+            raise RunDirError(f"{run.path}: the run has no trained weights yet ({WEIGHTS} missing)")
+        if task is not None and run.info().get("task") != task:
+            raise RunDirError(f"{run.path}: is a '{run.info().get('task')}' run, not a '{task}' run")
+        return run
+
+    def recipe_tree(self) -> dict[str, Any]:
+        try:
+            return yaml.safe_load((self / RECIPE).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise RunDirError(f"{self / RECIPE}: unreadable ({exc})") from None
+
+    def info(self) -> dict[str, Any]:
+        try:
+            return json.loads((self / INFO).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunDirError(f"{self / INFO}: unreadable ({exc})") from None
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        atomic_write_json(self / INFO, info)
+
+    def save_weights(self, state: dict, name: str = WEIGHTS) -> None:
+        """Write a state dict as safetensors, atomically."""
+        from safetensors.torch import save_file
+
+        with atomic_path(self / name) as tmp:
+            save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(tmp))
+
+    def load_weights(self, name: str = WEIGHTS) -> dict:
+        """Read safetensors weights; no pickled code is ever executed."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(self / name))
+        except (SafetensorError, OSError) as exc:
+            raise RunDirError(f"{self / name}: unreadable weights ({exc})") from None
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self / METRICS, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        path = self / METRICS
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line cut by a crash: what follows it is not trustworthy
+        return out
+
+    def truncate_metrics(self, last_step: int) -> None:
+        """Drop events logged after ``last_step``: on resume they are logged again."""
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= last_step]
+        atomic_write_text(self / METRICS, "".join(json.dumps(r) + "\n" for r in kept))

@@ -1,0 +1,71 @@
+"""The task contract: how a task reads its data, builds its model, evaluates and answers.
+
+The CLI, the Python pipeline and the HTTP service all go through a task; none of them
+knows a model class.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from ..recipe import Recipe, Section, build_recipe
+from ..registry import MODELS
+from ..run import RunDir
+from ..train.trainer import TrainData
+
+
+class Task:
+    """Base class; subclasses set the class attributes and implement the methods."""
+
+    name: ClassVar[str]
+    models: ClassVar[tuple[str, ...]]
+    default_model: ClassVar[str]
+    DataConfig: ClassVar[type[Section]]
+    TextConfig: ClassVar[type[Section]]
+    metric: ClassVar[str]  # default dev metric that selects the best weights
+    higher_is_better: ClassVar[bool] = True
+
+    def __init__(self, recipe: Recipe, run: RunDir) -> None:
+        self.recipe, self.run = recipe, run
+
+    # training side
+    def prepare(self) -> tuple[TrainData, Any]:
+        """Read train and dev data, fit and save the text layer; returns (train, dev or None)."""
+        raise NotImplementedError
+
+    def build_model(self) -> torch.nn.Module:
+        """A freshly initialised model for this recipe (text layer already fitted or loaded)."""
+        return MODELS.get(self.recipe.model_name)(self.recipe.model, **self.model_args())
+
+    def model_args(self) -> dict[str, Any]:
+        """Sizes the model needs from the text layer (vocabulary size, label count)."""
+        raise NotImplementedError
+
+    def info(self) -> dict[str, Any]:
+        """Facts written to ``run.json`` (labels, languages) beside the task and model names."""
+        return {}
+
+    # inference side
+    def load_text(self) -> None:
+        """Load the fitted text layer from the run directory."""
+        raise NotImplementedError
+
+    def read_eval(self, ref: str | None, **kwargs: Any) -> Any:
+        """Read evaluation data named by ``ref`` (a path or ``corpus:split``); None: the recipe's dev set."""
+        raise NotImplementedError
+
+    def evaluate(self, model: torch.nn.Module, data: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
+        """JSON-ready answers for raw inputs; invalid inputs raise :class:`~nlpseq.errors.InputError`."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_run(cls, run: RunDir) -> "Task":
+        recipe = build_recipe(run.recipe_tree(), str(run / "recipe.yaml"))
+        task = cls(recipe, run)
+        task.load_text()
+        return task

@@ -1,0 +1,212 @@
+"""The sentiment task: many-to-one classification of texts, answered as label + probabilities."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+
+from ..data.batching import bucket_by_length, pad_sequences
+from ..data.cache import encode_cached, file_digest, fingerprint
+from ..data.corpora import resolve_ref
+from ..errors import DataError, InputError, RecipeError
+from ..metrics.classification import accuracy, confusion_matrix, macro_f1, plot_confusion
+from ..recipe import Section
+from ..registry import TASKS
+from ..run import VOCAB
+from ..text import Vocab, get_tokenizer
+from ..train.trainer import TrainData
+from .base import Task
+from .sentiment_data import LabelledSet, looks_like_trees, read_package, read_sst, read_tsv, sst_label_names
+
+
+@TASKS.register("sentiment")
+class SentimentTask(Task):
+    """Sentence or document sentiment with a recurrent classifier."""
+
+    name = "sentiment"
+    models = ("rnn_classifier",)
+    default_model = "rnn_classifier"
+    metric = "accuracy"
+
+    class DataConfig(Section):
+        corpus: Literal["sst", "sentence-polarity", "movie-reviews", "tsv"] = "sst"
+        train: str | None = None  # data reference (path or 'sst:train'); null: the corpus's training data
+        dev: str | None = None  # null: SST dev, or the held-out share of a corpus without a dev split
+        labels: Literal["fine", "binary"] = "fine"  # SST: five classes, or two with neutral dropped
+        phrases: bool = False  # SST: train on every labelled phrase of the training trees
+        dev_fraction: float = 0.1  # held-out share for corpora without a dev split (split fixed by seed)
+        max_length: int = 400  # tokens kept per text; longer documents are truncated
+        max_chars: int = 20_000  # longest text the pipeline accepts
+
+    class TextConfig(Section):
+        tokenizer: Literal["ptb", "whitespace"] = "ptb"
+        lowercase: bool = True
+        min_freq: int = 1  # rarer training tokens become <unk>
+        max_size: int | None = None
+
+    def __init__(self, recipe, run) -> None:
+        super().__init__(recipe, run)
+        t = recipe.text
+        self.tokenizer = get_tokenizer(t.tokenizer, lowercase=t.lowercase)
+        self.vocab: Vocab | None = None
+        self.label_names: list[str] = []
+
+    # -- data ------------------------------------------------------------------------------------
+    def _read(self, ref: str | None, part: str) -> LabelledSet:
+        d = self.recipe.data
+        if d.corpus in ("sentence-polarity", "movie-reviews") and ref is None:
+            return read_package(d.corpus, part, d.dev_fraction, self.recipe.seed)
+        if ref is None:
+            if d.corpus != "sst":
+                raise RecipeError(f"data.{part}: a file path is needed for corpus '{d.corpus}'")
+            ref = f"sst:{part}"
+        path = resolve_ref(ref)
+        if d.corpus == "sst" or looks_like_trees(path):
+            if d.corpus != "sst":
+                raise DataError(f"{path}: holds trees, but this model was trained on '{d.corpus}'")
+            return read_sst(path, d.labels, d.phrases and part == "train")
+        if d.corpus == "tsv":
+            data, names = read_tsv(path, self.label_names or None)
+            self.label_names = names
+            return data
+        raise DataError(f"{path}: corpus '{d.corpus}' is read by name; use data reference '{d.corpus}:{part}'")
+
+    def _tokens(self, data: LabelledSet) -> list[list[str]]:
+        max_len = self.recipe.data.max_length
+        if data.tokens is not None:
+            seqs = [[t.lower() for t in s] if self.recipe.text.lowercase else s for s in data.tokens]
+        else:
+            seqs = [self.tokenizer.tokenize(t) for t in data.texts]
+        return [s[:max_len] for s in seqs]
+
+    def _encode(self, data: LabelledSet, key_parts: list) -> Any:
+        tokens = self._tokens(data)
+        vocab = self.vocab
+
+        def encode(batch: dict[str, list]) -> dict[str, list]:
+            ids = [vocab.encode(t) or [vocab.unk_id] for t in batch["tokens"]]
+            return {"ids": ids, "label": batch["label"], "length": [len(i) for i in ids]}
+
+        key = fingerprint("sentiment", key_parts, self.recipe.data.model_dump(), self.recipe.text.model_dump(),
+                          fingerprint(vocab.itos))
+        return encode_cached({"tokens": tokens, "label": data.labels}, encode, key)
+
+    def _label_names(self) -> list[str]:
+        d = self.recipe.data
+        if d.corpus == "sst":
+            return list(sst_label_names(d.labels))
+        if d.corpus == "tsv":
+            return self.label_names
+        return ["negative", "positive"]
+
+    def prepare(self) -> tuple[TrainData, LabelledSet]:
+        d = self.recipe.data
+        train = self._read(d.train, "train")
+        dev = self._read(d.dev, "dev")
+        self.label_names = self._label_names()
+        tokens = self._tokens(train)
+        t = self.recipe.text
+        self.vocab = Vocab.build(tokens, t.min_freq, t.max_size)
+        self.vocab.save(self.run / VOCAB)
+        digest = file_digest(resolve_ref(d.train)) if d.train else d.corpus
+        ds = self._encode(train, [digest, "train", len(train.labels)])
+        lengths = ds["length"]
+
+        def make_batch(idx: list[int]) -> dict:
+            rows = ds[idx]
+            ids, lens = pad_sequences(rows["ids"])
+            return {"ids": ids, "lengths": lens, "labels": torch.tensor(rows["label"])}
+
+        return TrainData(lengths, make_batch), dev
+
+    def model_args(self) -> dict[str, Any]:
+        return {"vocab_size": len(self.vocab), "num_labels": len(self.label_names)}
+
+    def build_model(self) -> torch.nn.Module:
+        model = super().build_model()
+        cfg = self.recipe.model
+        if cfg.pretrained_vectors:
+            from ..nn import load_word_vectors
+
+            weights, _ = load_word_vectors(cfg.pretrained_vectors, self.vocab, cfg.embedding_dim)
+            model.embed.load_pretrained(weights, cfg.freeze_embeddings)
+        return model
+
+    def info(self) -> dict[str, Any]:
+        return {"labels": self.label_names}
+
+    def load_text(self) -> None:
+        self.vocab = Vocab.load(self.run / VOCAB)
+        self.label_names = list(self.run.info()["labels"])
+
+    # -- inference -------------------------------------------------------------------------------
+    def _probabilities(self, model: torch.nn.Module, seqs: list[list[str]], batch_tokens: int = 8000) -> torch.Tensor:
+        ids = [self.vocab.encode(s) or [self.vocab.unk_id] for s in seqs]
+        probs = torch.empty(len(ids), len(self.label_names))
+        device = next(model.parameters()).device
+        model.eval()
+        with torch.inference_mode():
+            for idx in bucket_by_length([len(i) for i in ids], batch_tokens, 512, shuffle=False):
+                x, lens = pad_sequences([ids[i] for i in idx])
+                logits = model.logits(x.to(device), lens.to(device))
+                probs[idx] = torch.softmax(logits.float(), -1).cpu()
+        return probs
+
+    def read_eval(self, ref: str | None, **kwargs: Any) -> LabelledSet:
+        return self._read(ref if ref is not None else self.recipe.data.dev, "dev")
+
+    def evaluate(self, model: torch.nn.Module, data: LabelledSet, plot: str | None = None) -> dict[str, float]:
+        probs = self._probabilities(model, self._tokens(data))
+        return self.score(probs, data, plot)
+
+    def score(self, probs: torch.Tensor, data: LabelledSet, plot: str | None = None) -> dict[str, float]:
+        """Metrics of class probabilities against ``data``; SST gets the root metrics of Socher et al. (2013)."""
+        pred = probs.argmax(-1).tolist()
+        gold = data.labels
+        conf = confusion_matrix(gold, pred, len(self.label_names))
+        out = {"accuracy": accuracy(gold, pred), "macro_f1": macro_f1(conf), "count": len(gold)}
+        if data.fine_gold is not None:
+            if len(self.label_names) == 5:
+                out["root_fine"] = out["accuracy"]
+                # Binary from a five-class model: neutral roots dropped, negative vs positive mass compared.
+                keep = [i for i, g in enumerate(data.fine_gold) if g != 2]
+                neg, pos = probs[:, :2].sum(-1), probs[:, 3:].sum(-1)
+                out["root_binary"] = accuracy([int(data.fine_gold[i] > 2) for i in keep],
+                                              [int(pos[i] > neg[i]) for i in keep])
+            else:
+                out["root_binary"] = out["accuracy"]
+        if plot:
+            plot_confusion(conf, self.label_names, plot, title=data.source)
+        return out
+
+    def check_texts(self, texts: Any) -> list[str]:
+        """Validate pipeline input: a string or a list of non-empty strings within ``max_chars``.
+
+        Raises:
+            InputError: names the offending item and what is wrong with it.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, (list, tuple)):
+            raise InputError(f"expected a string or a list of strings, got {type(texts).__name__}")
+        limit = self.recipe.data.max_chars
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise InputError(f"text {i} is a {type(t).__name__}, not a string")
+            if not t.strip():
+                raise InputError(f"text {i} is empty or only whitespace")
+            if len(t) > limit:
+                raise InputError(f"text {i} has {len(t)} characters, over the limit of {limit}")
+        return list(texts)
+
+    def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
+        texts = self.check_texts(inputs)
+        max_len = self.recipe.data.max_length
+        probs = self._probabilities(model, [self.tokenizer.tokenize(t)[:max_len] for t in texts])
+        out = []
+        for row in probs.tolist():
+            best = max(range(len(row)), key=row.__getitem__)
+            out.append({"label": self.label_names[best], "score": row[best],
+                        "scores": dict(zip(self.label_names, row))})
+        return out

@@ -1,0 +1,93 @@
+"""SentencePiece subwords (unigram or BPE), trained into and loaded from a run directory."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import DataError, RecipeError
+from ..fileio import atomic_path
+from .vocab import BOS, EOS, PAD, UNK, Vocab
+
+
+class SentencePieceTokenizer:
+    """A trained SentencePiece model behind the :class:`~nlpseq.text.Tokenizer` protocol.
+
+    Piece ids 0-3 are ``<pad> <unk> <s> </s>``, the same as :class:`Vocab`, so
+    :meth:`vocab` gives a vocabulary whose ids are the model's own.
+    """
+
+    name = "sentencepiece"
+
+    def __init__(self, model_proto: bytes) -> None:
+        import sentencepiece as spm
+
+        self._sp = spm.SentencePieceProcessor()
+        try:
+            self._sp.LoadFromSerializedProto(model_proto)
+        except Exception as exc:  # sentencepiece raises plain RuntimeError/OSError
+            raise DataError(f"not a SentencePiece model ({exc})") from None
+        self.model_proto = model_proto
+
+    @classmethod
+    def train(
+        cls,
+        sentences: Iterable[str],
+        vocab_size: int = 8000,
+        model_type: str = "unigram",
+        character_coverage: float = 1.0,
+        input_sentence_size: int = 1_000_000,
+        seed: int = 0,
+    ) -> "SentencePieceTokenizer":
+        """Train on ``sentences``; only ``input_sentence_size`` randomly sampled ones are used.
+
+        Raises:
+            RecipeError: ``model_type`` is not ``unigram`` or ``bpe``.
+        """
+        import sentencepiece as spm
+
+        if model_type not in ("unigram", "bpe"):
+            raise RecipeError(f"text.model_type: '{model_type}' is not one of 'unigram', 'bpe'")
+        buf = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(s for s in sentences if s.strip()),
+            model_writer=buf,
+            vocab_size=vocab_size,
+            model_type=model_type,
+            character_coverage=character_coverage,
+            input_sentence_size=input_sentence_size,
+            shuffle_input_sentence=True,
+            seed_sentencepiece_size=min(1_000_000, 20 * input_sentence_size),
+            pad_id=0, unk_id=1, bos_id=2, eos_id=3,
+            pad_piece=PAD, unk_piece=UNK, bos_piece=BOS, eos_piece=EOS,
+            hard_vocab_limit=False,
+            num_threads=os.cpu_count() or 1,
+            random_seed=seed,
+            minloglevel=2,
+        )
+        return cls(buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SentencePieceTokenizer":
+        """Load a model written by :meth:`save`."""
+        p = Path(path)
+        if not p.is_file():
+            raise DataError(f"{p}: no such SentencePiece model")
+        return cls(p.read_bytes())
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the serialized model atomically."""
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(self.model_proto)
+
+    def vocab(self) -> Vocab:
+        """The model's pieces as a :class:`Vocab` with identical ids."""
+        return Vocab([self._sp.IdToPiece(i) for i in range(self._sp.GetPieceSize())])
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._sp.EncodeAsPieces(text)
+
+    def detokenize(self, tokens: list[str]) -> str:
+        return self._sp.DecodePieces(list(tokens))

@@ -1,0 +1,88 @@
+"""Resumable checkpoints: written into a temporary folder and renamed, so a kill never leaves a half one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+from pathlib import Path
+
+import torch
+
+from ..fileio import fsync_dir
+from ..run import CHECKPOINTS, RunDir
+
+log = logging.getLogger(__name__)
+
+
+def rng_state() -> dict:
+    """Every random state a training step consumes, as tensors and plain values (weights_only-safe)."""
+    state = {"torch": torch.get_rng_state(), "python": _py_state_to_list(random.getstate())}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(_py_state_from_list(state["python"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _py_state_to_list(state: tuple) -> list:
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _py_state_from_list(state: list) -> tuple:
+    return (state[0], tuple(state[1]), state[2])
+
+
+def save_checkpoint(run: RunDir, step: int, model: torch.nn.Module, state: dict, keep: int) -> Path:
+    """Write ``checkpoints/step_<step>/`` (weights as safetensors, the rest as ``state.pt``).
+
+    The folder appears under its final name only once both files are complete and fsynced.
+    """
+    root = run / CHECKPOINTS
+    root.mkdir(exist_ok=True)
+    final = root / f"step_{step:09d}"
+    tmp = root / f".tmp-step_{step:09d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    torch.save(state, tmp / "state.pt")
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    fsync_dir(root)
+    for old in list_checkpoints(run)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(run: RunDir) -> list[Path]:
+    """Complete checkpoints, oldest first (temporary folders of an interrupted write are ignored)."""
+    root = run / CHECKPOINTS
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step_"))
+
+
+def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
+    """(weights, state) of the newest checkpoint that loads; a damaged one is skipped with a warning."""
+    from safetensors.torch import load_file
+
+    for ckpt in reversed(list_checkpoints(run)):
+        try:
+            weights = load_file(str(ckpt / "model.safetensors"))
+            state = torch.load(ckpt / "state.pt", weights_only=True)
+            return weights, state
+        except Exception as exc:  # any damage means: fall back to an older checkpoint
+            log.warning("skipping damaged checkpoint %s (%s)", ckpt, exc)
+    return None

@@ -1,0 +1,108 @@
+"""Optimizers, learning-rate schedules, gradient clipping and the L2 penalty."""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import RecipeError
+from ..recipe import TrainConfig
+
+
+def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer named by ``cfg.optimizer``.
+
+    ``weight_decay`` is decoupled decay and only AdamW implements it; an L2 penalty in the
+    loss (``l2``) is the other, distinct option, usable with any optimizer.
+    """
+    if cfg.weight_decay and cfg.optimizer != "adamw":
+        raise RecipeError(
+            f"train.weight_decay is decoupled weight decay and needs optimizer 'adamw' "
+            f"(got '{cfg.optimizer}'); use train.l2 for an L2 penalty in the loss"
+        )
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=cfg.lr)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+
+
+class Schedule:
+    """Learning-rate schedule stepped once per optimizer step (``plateau``: once per evaluation).
+
+    Its state is plain numbers, so it is saved and restored with the checkpoint.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> None:
+        self.opt, self.cfg = optimizer, cfg
+        self.base_lr = cfg.lr
+        self.scale = 1.0  # plateau reductions so far
+        self.best: float | None = None
+        self.bad = 0
+        self.step_num = 0
+        self._apply()
+
+    def _factor(self) -> float:
+        s, w = self.step_num, self.cfg.warmup_steps
+        kind = self.cfg.schedule
+        warm = min(1.0, (s + 1) / w) if w > 0 else 1.0
+        if kind == "warmup_linear":
+            return warm
+        if kind == "inverse_sqrt":
+            return warm if s < w else (max(w, 1) / max(s, 1)) ** 0.5
+        if kind == "plateau":
+            return warm * self.scale
+        return 1.0
+
+    def _apply(self) -> None:
+        lr = max(self.cfg.min_lr, self.base_lr * self._factor())
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+
+    @property
+    def lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def step(self) -> None:
+        self.step_num += 1
+        self._apply()
+
+    def observe(self, value: float, higher_is_better: bool) -> None:
+        """Report a dev metric; ``plateau`` lowers the rate after ``plateau_patience`` bad evaluations."""
+        if self.cfg.schedule != "plateau":
+            return
+        better = self.best is None or (value > self.best if higher_is_better else value < self.best)
+        if better:
+            self.best, self.bad = value, 0
+        else:
+            self.bad += 1
+            if self.bad > self.cfg.plateau_patience:
+                self.scale *= self.cfg.plateau_factor
+                self.bad = 0
+        self._apply()
+
+    def state_dict(self) -> dict:
+        return {"scale": self.scale, "best": self.best, "bad": self.bad, "step_num": self.step_num}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scale, self.best, self.bad, self.step_num = state["scale"], state["best"], state["bad"], state["step_num"]
+        self._apply()
+
+
+def l2_penalty(model: torch.nn.Module, coeff: float) -> torch.Tensor | float:
+    """``0.5 * coeff * sum ||W||^2`` over weight matrices (biases and norms excluded)."""
+    if not coeff:
+        return 0.0
+    return 0.5 * coeff * sum((p * p).sum() for p in model.parameters() if p.requires_grad and p.dim() > 1)
+
+
+def clip_gradients(params, cfg: TrainConfig) -> float | None:
+    """Clip by value, then by global norm, as configured; returns the norm before norm clipping."""
+    params = [p for p in params if p.grad is not None]
+    if cfg.clip_value is not None:
+        torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
+    if cfg.clip_norm is not None:
+        return float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm))
+    return None

@@ -1,0 +1,250 @@
+"""One training loop for every model family.
+
+A model is an ``nn.Module`` whose ``forward(batch)`` returns a dict with ``loss`` (a scalar)
+and ``units`` (how many tokens/nodes the loss averages over). The trainer knows nothing else
+about it: the task supplies the examples, the collate function and the evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import torch
+
+from ..data.batching import bucket_by_length
+from ..recipe import TrainConfig
+from ..run import TENSORBOARD, RunDir
+from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .optim import Schedule, build_optimizer, clip_gradients, l2_penalty
+
+log = logging.getLogger(__name__)
+
+
+def select_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present; asking for CUDA without one is an error."""
+    from ..errors import RecipeError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RecipeError("train.device: 'cuda' asked for but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class TrainData:
+    """What the trainer needs of a training set: its size, per-example lengths and a batch builder."""
+
+    lengths: Sequence[int]
+    make_batch: Callable[[list[int]], dict[str, Any]]  # example indices -> batch of tensors
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in every checkpoint."""
+
+    epoch: int = 0
+    batch_in_epoch: int = 0  # micro-batches of this epoch already consumed
+    step: int = 0  # optimizer steps
+    best: float | None = None
+    bad_evals: int = 0
+    stopped: bool = False
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _to_device(batch: dict, device: torch.device) -> dict:
+    return {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+
+
+class Trainer:
+    """Fits a model: batches, accumulation, clipping, schedules, evaluation, early stopping, checkpoints.
+
+    Args:
+        model: the model; ``forward(batch)`` returns ``{"loss", "units", ...}``.
+        cfg: the recipe's ``train`` section.
+        run: run directory that receives metrics, best weights and checkpoints.
+        seed: seeds weights (before the trainer), dropout and the batch order of each epoch.
+        evaluate: ``model -> metrics`` on the dev set, or None.
+        metric: name of the dev metric that selects the best weights.
+        higher_is_better: direction of that metric.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        cfg: TrainConfig,
+        run: RunDir,
+        seed: int,
+        evaluate: Callable[[torch.nn.Module], dict[str, float]] | None,
+        metric: str,
+        higher_is_better: bool,
+    ) -> None:
+        self.cfg, self.run, self.seed = cfg, run, seed
+        self.device = select_device(cfg.device)
+        self.model = model.to(self.device)
+        self.evaluate_fn = evaluate
+        self.metric, self.higher = metric, higher_is_better
+        self.optimizer = build_optimizer(self.model.parameters(), cfg)
+        self.schedule = Schedule(self.optimizer, cfg)
+        self.amp = cfg.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.progress = Progress()
+        self._tb = None
+
+    # -- state -----------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rng_state(),
+            "progress": self.progress.as_dict(),
+        }
+
+    def resume(self) -> bool:
+        """Restore the newest complete checkpoint; returns False when there is none."""
+        found = load_latest_checkpoint(self.run)
+        if found is None:
+            return False
+        weights, state = found
+        self.model.load_state_dict(weights)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        self.progress = Progress(**state["progress"])
+        self.run.truncate_metrics(self.progress.step)
+        log.info("resumed at step %d (epoch %d)", self.progress.step, self.progress.epoch)
+        return True
+
+    def _checkpoint(self) -> None:
+        save_checkpoint(self.run, self.progress.step, self.model, self._state(), self.cfg.keep_checkpoints)
+
+    # -- logging ---------------------------------------------------------------------------------
+    def _log(self, record: dict[str, Any]) -> None:
+        record = {"step": self.progress.step, "epoch": self.progress.epoch, **record}
+        self.run.append_metrics(record)
+        if self.cfg.tensorboard:
+            if self._tb is None:
+                from torch.utils.tensorboard import SummaryWriter
+
+                # purge_step drops events a killed run logged after its last checkpoint.
+                self._tb = SummaryWriter(str(self.run / TENSORBOARD), purge_step=self.progress.step)
+            split = record.get("split", "train")
+            for k, v in record.items():
+                if isinstance(v, (int, float)) and k not in ("step", "epoch"):
+                    self._tb.add_scalar(f"{split}/{k}", v, self.progress.step)
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def _evaluate(self) -> bool:
+        """Evaluate on dev, keep the best weights; returns True when training should stop."""
+        p = self.progress
+        if self.evaluate_fn is None:
+            self.run.save_weights(self.model.state_dict())
+            return False
+        self.model.eval()
+        with torch.no_grad():
+            metrics = self.evaluate_fn(self.model)
+        self.model.train()
+        self._log({"split": "dev", **metrics})
+        value = metrics[self.metric]
+        self.schedule.observe(value, self.higher)
+        better = p.best is None or (value > p.best if self.higher else value < p.best)
+        if better:
+            p.best, p.bad_evals = value, 0
+            self.run.save_weights(self.model.state_dict())
+        else:
+            p.bad_evals += 1
+        return self.cfg.patience is not None and p.bad_evals >= self.cfg.patience
+
+    # -- the loop --------------------------------------------------------------------------------
+    def fit(self, data: TrainData) -> dict[str, Any]:
+        """Train until ``epochs``, ``max_steps`` or early stopping; returns the final progress."""
+        cfg, p = self.cfg, self.progress
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.model.train()
+        eval_every = cfg.eval_every
+        ckpt_every = cfg.checkpoint_every or eval_every
+        show = cfg.progress and sys.stderr.isatty()
+        while not p.stopped and p.epoch < cfg.epochs:
+            batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True, self.seed * 100_003 + p.epoch)
+            todo = batches[p.batch_in_epoch :]
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(batches), initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}", disable=not show, leave=False)
+            loss_sum, units_sum, t0, micro = 0.0, 0, time.perf_counter(), 0
+            for idx in todo:
+                out, objective = self._forward(data.make_batch(idx))
+                self.scaler.scale(objective / cfg.accumulate).backward()
+                loss_sum += float(out["loss"].detach()) * int(out["units"])
+                units_sum += int(out["units"])
+                p.batch_in_epoch += 1
+                micro += 1
+                bar.update(1)
+                if micro % cfg.accumulate and p.batch_in_epoch < len(batches):
+                    continue
+                self._optimizer_step()
+                if p.step % 50 == 0 or p.batch_in_epoch == len(batches):
+                    dt = max(time.perf_counter() - t0, 1e-9)
+                    self._log({"split": "train", "loss": loss_sum / max(units_sum, 1), "lr": self.schedule.lr,
+                               "units_per_s": units_sum / dt})
+                    bar.set_postfix(loss=f"{loss_sum / max(units_sum, 1):.3f}")
+                    loss_sum, units_sum, t0 = 0.0, 0, time.perf_counter()
+                stop = cfg.max_steps is not None and p.step >= cfg.max_steps
+                if eval_every and p.step % eval_every == 0:
+                    stop = self._evaluate() or stop
+                if stop:
+                    p.stopped = True
+                if stop or (ckpt_every and p.step % ckpt_every == 0):
+                    self._checkpoint()
+                if stop:
+                    break
+            bar.close()
+            if p.stopped:
+                break
+            p.epoch += 1
+            p.batch_in_epoch = 0
+            if not eval_every:
+                p.stopped = self._evaluate()
+            self._checkpoint()
+        if eval_every and p.step % eval_every and not p.stopped:
+            self._evaluate()  # the steps since the last evaluation may hold the best weights
+        if self.evaluate_fn is None or not (self.run.path / "model.safetensors").exists():
+            self.run.save_weights(self.model.state_dict())
+        if self._tb is not None:
+            self._tb.close()
+        return p.as_dict()
+
+    def _forward(self, batch: dict) -> tuple[dict, torch.Tensor]:
+        """The model's output and the objective to minimise (its loss plus any L2 penalty)."""
+        batch = _to_device(batch, self.device)
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            out = self.model(batch)
+            objective = out["loss"] + l2_penalty(self.model, self.cfg.l2)
+        if not math.isfinite(float(out["loss"].detach())):
+            log.warning("non-finite loss at step %d", self.progress.step)
+        return out, objective
+
+    def _optimizer_step(self) -> None:
+        self.scaler.unscale_(self.optimizer)
+        clip_gradients(self.model.parameters(), self.cfg)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.schedule.step()
+        self.progress.step += 1
