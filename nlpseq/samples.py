@@ -75,5 +75,57 @@ def write_sentiment_sample(folder: str | Path, n_train: int = 400, n_dev: int = 
     atomic_write_text(folder / "dev.txt", "\n".join(trees[n_train:]) + "\n")
 
 
+_DE_EN_NOUNS = [("Hund", "dog", "Ein", "Der"), ("Mann", "man", "Ein", "Der"), ("Frau", "woman", "Eine", "Die"),
+                ("Kind", "child", "Ein", "Das"), ("Katze", "cat", "Eine", "Die"), ("Junge", "boy", "Ein", "Der"),
+                ("Mädchen", "girl", "Ein", "Das")]
+_DE_EN_ADJ = [("kleine", "kleiner", "kleines", "little"), ("große", "großer", "großes", "big"),
+              ("junge", "junger", "junges", "young"), ("alte", "alter", "altes", "old")]
+_DE_EN_VERBS = [("rennt", "runs"), ("schläft", "sleeps"), ("spielt", "plays"), ("springt", "jumps"),
+                ("sitzt", "sits"), ("lacht", "laughs")]
+_DE_EN_PLACES = [("im Park", "in the park"), ("auf der Straße", "on the street"), ("am Strand", "on the beach"),
+                 ("im Schnee", "in the snow"), ("im Garten", "in the garden")]
+
+
+def parallel_pair(rng: random.Random) -> tuple[str, str]:
+    """One German sentence and its English translation from a small grammar."""
+    noun, en_noun, indef, definite = rng.choice(_DE_EN_NOUNS)
+    gender = {"Der": 1, "Die": 0, "Das": 2}[definite]
+    de_words, en_words = [], []
+    if rng.random() < 0.5:
+        adj = rng.choice(_DE_EN_ADJ)
+        de_words += [indef, adj[gender], noun]
+        en_words += ["A", adj[3], en_noun]
+    else:
+        de_words += [indef, noun]
+        en_words += ["An" if en_noun[0] in "aeiou" else "A", en_noun]
+    verb = rng.choice(_DE_EN_VERBS)
+    de_words.append(verb[0])
+    en_words.append(verb[1])
+    if rng.random() < 0.6:
+        place = rng.choice(_DE_EN_PLACES)
+        de_words.append(place[0])
+        en_words.append(place[1])
+    return " ".join(de_words) + ".", " ".join(en_words) + "."
+
+
+def write_parallel_sample(folder: str | Path, n_train: int = 600, n_val: int = 60, seed: int = 7) -> None:
+    """Write ``train.{de,en}.gz`` and ``val.{de,en}.gz`` in the layout of the Multi30k corpus folder."""
+    import gzip
+
+    from .fileio import atomic_path
+
+    rng = random.Random(seed)
+    pairs = [parallel_pair(rng) for _ in range(n_train + n_val)]
+    folder = Path(folder)
+    for split, part in (("train", pairs[:n_train]), ("val", pairs[n_train:])):
+        for k, lang in enumerate(("de", "en")):
+            with atomic_path(folder / f"{split}.{lang}.gz") as tmp:
+                # mtime=0 keeps the archive bytes identical across runs.
+                with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
+                    fh.write(("\n".join(p[k] for p in part) + "\n").encode("utf-8"))
+
+
 if __name__ == "__main__":
-    write_sentiment_sample(Path(__file__).resolve().parent.parent / "data" / "sentiment-sample")
+    root = Path(__file__).resolve().parent.parent / "data"
+    write_sentiment_sample(root / "sentiment-sample")
+    write_parallel_sample(root / "parallel-sample")

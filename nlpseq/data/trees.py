@@ -77,19 +77,20 @@ def check_sentiment_tree(tree: Tree, source: str = "<string>", line: int = 1) ->
         if label not in ("0", "1", "2", "3", "4"):
             raise DataError(f"{source}:{line}: label '{label}' is not one of 0-4")
         kids = list(node)
-        if len(kids) == 1:
-            if not isinstance(kids[0], str):
-                raise DataError(f"{source}:{line}: unary node above a phrase (label {label}); SST trees are binary")
-            if not kids[0].strip():
-                raise DataError(f"{source}:{line}: empty leaf")
-        elif len(kids) == 2:
-            if any(isinstance(k, str) for k in kids):
-                raise DataError(f"{source}:{line}: a word beside a phrase under one node")
-        elif len(kids) == 0:
+        words = [k for k in kids if isinstance(k, str)]
+        if not kids:
             raise DataError(f"{source}:{line}: empty leaf (node '{label}' has no word)")
-        else:
-            raise DataError(f"{source}:{line}: a node has {len(kids)} children; SST trees are binary")
+        if words and len(words) != len(kids):
+            raise DataError(f"{source}:{line}: a word beside a phrase under one node")
+        # A preterminal may hold a token with spaces ("8 1/2"), which nltk splits into several words.
+        if not words and len(kids) != 2:
+            raise DataError(f"{source}:{line}: a node has {len(kids)} phrase children; SST trees are binary")
     return tree
+
+
+def tree_tokens(tree: Tree) -> list[str]:
+    """One token per preterminal, in order; words nltk split at spaces are joined again."""
+    return [" ".join(t.leaves()) for t in tree.subtrees(lambda t: t.height() == 2)]
 
 
 def read_sentiment_trees(path: str | os.PathLike) -> list[Tree]:

@@ -111,7 +111,7 @@ class SentimentTask(Task):
         self.vocab.save(self.run / VOCAB)
         digest = file_digest(resolve_ref(d.train)) if d.train else d.corpus
         ds = self._encode(train, [digest, "train", len(train.labels)])
-        lengths = ds["length"]
+        lengths = ds.data.column("length").to_pylist()  # one Arrow read, not one per example
 
         def make_batch(idx: list[int]) -> dict:
             rows = ds[idx]

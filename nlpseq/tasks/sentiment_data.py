@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..data.corpora import resolve_ref
 from ..data.readers import iter_package_files, read_labelled_lines
-from ..data.trees import SST_LABELS, read_sentiment_trees
+from ..data.trees import SST_LABELS, read_sentiment_trees, tree_tokens
 from ..errors import DataError
 
 BINARY_LABELS = ("negative", "positive")
@@ -20,7 +20,7 @@ class LabelledSet:
 
     tokens: list[list[str]] | None  # given for treebanks; None: the task's tokenizer splits ``texts``
     labels: list[int]
-    texts: list[str]  # detokenized, for lexicon baselines
+    texts: list[str]  # raw or detokenized text (roots only for treebanks), for lexicon baselines
     fine_gold: list[int] | None = None
     source: str = ""
     extra: dict = field(default_factory=dict)
@@ -48,7 +48,7 @@ def read_sst(path: Path, scheme: str, phrases: bool) -> LabelledSet:
         for node in nodes:
             fine = int(node.label())
             lab = _to_scheme(fine, scheme)
-            leaves = tuple(node.leaves())
+            leaves = tuple(tree_tokens(node))
             if phrases:
                 if lab is None and scheme != "fine":
                     continue
@@ -60,7 +60,8 @@ def read_sst(path: Path, scheme: str, phrases: bool) -> LabelledSet:
             out.tokens.append(list(leaves))
             out.labels.append(lab)
             out.fine_gold.append(fine)
-            out.texts.append(detok.detokenize(list(leaves), convert_parentheses=True))
+            if not phrases:  # detokenizing is slow; only evaluation sets, which are roots, need text
+                out.texts.append(detok.detokenize(list(leaves), convert_parentheses=True))
     return out
 
 

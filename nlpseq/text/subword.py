@@ -51,6 +51,7 @@ class SentencePieceTokenizer:
         if model_type not in ("unigram", "bpe"):
             raise RecipeError(f"text.model_type: '{model_type}' is not one of 'unigram', 'bpe'")
         buf = io.BytesIO()
+        spm.set_random_generator_seed(seed)  # sampling and shuffling repeat for the same seed
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(s for s in sentences if s.strip()),
             model_writer=buf,
@@ -64,7 +65,6 @@ class SentencePieceTokenizer:
             pad_piece=PAD, unk_piece=UNK, bos_piece=BOS, eos_piece=EOS,
             hard_vocab_limit=False,
             num_threads=os.cpu_count() or 1,
-            random_seed=seed,
             minloglevel=2,
         )
         return cls(buf.getvalue())

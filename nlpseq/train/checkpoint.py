@@ -85,4 +85,6 @@ def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
             return weights, state
         except Exception as exc:  # any damage means: fall back to an older checkpoint
             log.warning("skipping damaged checkpoint %s (%s)", ckpt, exc)
+            # Renamed aside, so that pruning never keeps it in place of a good one.
+            os.replace(ckpt, ckpt.with_name(f".damaged-{ckpt.name}"))
     return None

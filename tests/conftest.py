@@ -1,0 +1,59 @@
+"""Shared fixtures: bundled samples always; the real corpora when NLPSEQ_DATA points at them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # Tests never write into the user's cache.
+    monkeypatch.setenv("NLPSEQ_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def real_data(*parts: str) -> Path | None:
+    root = os.environ.get("NLPSEQ_DATA")
+    if not root:
+        return None
+    p = Path(root).joinpath(*parts)
+    return p if p.exists() else None
+
+
+@pytest.fixture(scope="session")
+def sst_dev() -> Path:
+    """Real SST dev trees when available, else the bundled toy treebank."""
+    return real_data("sst", "dev.txt") or SAMPLES / "sentiment-sample" / "dev.txt"
+
+
+@pytest.fixture(scope="session")
+def parallel_val() -> tuple[Path, Path]:
+    """Real Multi30k val (de, en) when available, else the bundled sample."""
+    d = real_data("multi30k") or SAMPLES / "parallel-sample"
+    return d / "val.de.gz", d / "val.en.gz"
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict | None = None, timeout: int = 300):
+    """Run the ``nlpseq`` command in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "nlpseq.cli", *args], input=stdin, capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+TINY_RECIPE = ROOT / "recipes" / "sentiment" / "tiny_lstm.yaml"
+TINY_FAST = ["--set", "train.epochs=3", "--set", "train.threads=1", "--set", "train.tensorboard=false"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A sentiment run trained once on the bundled toy treebank, shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(out), *TINY_FAST)
+    assert res.returncode == 0, res.stderr
+    return out

@@ -1,0 +1,46 @@
+import pytest
+
+from nlpseq.data.trees import read_sentiment_trees, read_trees, tree_tokens
+from nlpseq.errors import DataError
+
+
+def test_real_sst_trees_read_and_check(sst_dev):
+    trees = read_sentiment_trees(sst_dev)
+    assert len(trees) >= 100
+    for t in trees[:50]:
+        assert t.label() in "01234"
+        assert len(tree_tokens(t)) >= 1
+
+
+def test_token_with_space_stays_one_token(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("(3 (2 8 1\\/2) (3 good))\n")
+    (tree,) = read_sentiment_trees(f)
+    assert tree_tokens(tree) == ["8 1\\/2", "good"]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("(3 (2 a) (2 b)", "unbalanced brackets"),
+        ("(3 (2 a) (2 b)))", "unbalanced brackets"),
+        ("(3 (a) (2 b))", "label 'a' is not one of 0-4|no word"),
+        ("(7 (2 a) (2 b))", "label '7' is not one of 0-4"),
+        ("(3 (2 a) (2 ))", "empty leaf"),
+        ("(3 (2 a) (2 b) (2 c))", "3 phrase children"),
+    ],
+)
+def test_malformed_trees_name_the_line(tmp_path, bad, message):
+    f = tmp_path / "bad.txt"
+    f.write_text("(2 (2 fine) (2 tree))\n" + bad + "\n")
+    with pytest.raises(DataError, match=message) as err:
+        read_sentiment_trees(f)
+    assert f"{f}:2:" in str(err.value)
+
+
+def test_multiline_mrg_trees(tmp_path):
+    f = tmp_path / "wsj.mrg"
+    f.write_text("( (S\n  (NP (DT The) (NN dog))\n  (VP (VBZ runs))))\n( (S (NP (PRP It)) (VP (VBZ ends))))\n")
+    trees = read_trees(f)
+    assert [ln for ln, _ in trees] == [1, 4]
+    assert trees[0][1].leaves() == ["The", "dog", "runs"]

@@ -1,0 +1,64 @@
+"""Kill a training run with SIGKILL, resume it, and get exactly the uninterrupted result."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+from safetensors.torch import load_file
+
+from nlpseq.run import RunDir
+from nlpseq.train.checkpoint import list_checkpoints
+
+from ..conftest import ROOT, TINY_FAST, TINY_RECIPE, run_cli
+
+ARGS = [*TINY_FAST, "--set", "train.checkpoint_every=4", "--set", "train.eval_every=8", "--set", "train.epochs=2"]
+
+
+def _dev_records(run):
+    return [r for r in RunDir(run).read_metrics() if r["split"] == "dev"]
+
+
+def test_sigkill_then_resume_reaches_the_same_weights_and_metrics(tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(straight), *ARGS)
+    assert res.returncode == 0, res.stderr
+
+    proc = subprocess.Popen([sys.executable, "-m", "nlpseq.cli", "train", str(TINY_RECIPE), "--out", str(killed), *ARGS],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list_checkpoints(RunDir(killed))) < 2:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = list_checkpoints(RunDir(killed))
+    assert done, "the run was killed before its first checkpoint"
+    assert int(done[-1].name.split("_")[1]) < 50, "the kill must land mid-run"
+
+    # A checkpoint being written at the moment of a kill, and a damaged newest one, are never loaded.
+    half = killed / "checkpoints" / ".tmp-step_999999999"
+    half.mkdir(exist_ok=True)
+    (half / "state.pt").write_bytes(b"\x00garbage")
+    damaged = killed / "checkpoints" / "step_999999998"
+    damaged.mkdir()
+    (damaged / "model.safetensors").write_bytes(b"truncated")
+
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(killed), "--resume", *ARGS)
+    assert res.returncode == 0, res.stderr
+    a, b = load_file(str(straight / "model.safetensors")), load_file(str(killed / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    strip = lambda recs: [{k: v for k, v in r.items()} for r in recs]  # noqa: E731
+    assert strip(_dev_records(straight)) == strip(_dev_records(killed))
+    assert not damaged.exists()
+
+
+def test_existing_run_is_never_overwritten(tiny_run):
+    before = (tiny_run / "model.safetensors").read_bytes()
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(tiny_run))
+    assert res.returncode == 2
+    assert "already holds a run" in res.stderr and "Traceback" not in res.stderr
+    assert (tiny_run / "model.safetensors").read_bytes() == before
