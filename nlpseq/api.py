@@ -42,7 +42,8 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
     return run
 
 
-def load_run(path: str | os.PathLike, task: str | None = None, device: str = "cpu") -> tuple[Task, torch.nn.Module]:
+def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
+             device: str = "cpu") -> tuple[Task, torch.nn.Module]:
     """Open a trained run directory: its task (text layer loaded) and its model in eval mode.
 
     Raises:
@@ -71,7 +72,8 @@ class Pipeline:
         return list(getattr(self.task, "label_names", []))
 
 
-_PIPELINE_TASKS = {"sentiment": "sentiment"}
+# Pipeline names and the tasks whose runs answer them: sequence and tree models both do sentiment.
+_PIPELINE_TASKS = {"sentiment": ("sentiment", "tree_sentiment")}
 
 
 def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", **options: Any) -> Callable[..., list[dict]]:

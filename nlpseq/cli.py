@@ -22,7 +22,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     best = [r for r in run.read_metrics() if r.get("split") == "dev"]
     print(f"run directory: {run.path}")
     if best:
-        metric = recipe.train.metric or "accuracy"
+        from .registry import TASKS
+
+        metric = recipe.train.metric or TASKS.get(recipe.task).metric
         top = max(best, key=lambda r: r.get(metric, float("-inf")))
         print("best dev: " + ", ".join(f"{k}={v:.2f}" for k, v in top.items() if isinstance(v, float)))
     return 0
@@ -30,7 +32,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_run
-    from .baselines import BASELINES
 
     task, model = load_run(args.run)
     data = task.read_eval(args.data)
@@ -40,8 +41,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     metrics["items_per_s"] = metrics.get("count", 0) / max(dt, 1e-9)
     for name in args.baseline or []:
-        probs = BASELINES[name](data.texts, len(task.label_names))
-        metrics[f"baseline_{name}"] = task.score(probs, data)
+        if not hasattr(task, "evaluate_baseline"):
+            raise NlpseqError(f"--baseline {name}: baselines are scored for sequence sentiment runs only")
+        metrics[f"baseline_{name}"] = task.evaluate_baseline(name, data)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -58,9 +60,17 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
     from .api import pipeline
 
     pipe = pipeline("sentiment", model=args.run)
-    if args.texts:
-        for ans in pipe(args.texts):
+    inputs = ([args.tree] if args.tree else []) + args.texts
+    if inputs:
+        answers = pipe(inputs)
+        for ans in answers:
             print(json.dumps(ans, ensure_ascii=False))
+        if args.render:
+            if "tree" not in answers[0]:
+                raise NlpseqError("--render needs a tree model run (rntn, recnn, treelstm)")
+            from .render import render_tree
+
+            render_tree(answers[0]["tree"], args.render)
         return 0
     for line in sys.stdin:  # streamed: one answer per input line, as soon as it is read
         text = line.rstrip("\n")
@@ -115,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sentiment", help="label texts (arguments, or one per line on stdin) as JSON lines")
     s.add_argument("run")
     s.add_argument("texts", nargs="*")
+    s.add_argument("--tree", help="a PTB-bracket tree to label phrase by phrase (tree model runs)")
+    s.add_argument("--render", metavar="OUT.svg|OUT.png", help="draw the first labelled tree")
     s.set_defaults(func=_cmd_sentiment)
 
     d = sub.add_parser("data", help="list, locate or download corpora")

@@ -53,7 +53,7 @@ class RunDir:
         return run
 
     @classmethod
-    def open(cls, path: str | os.PathLike, task: str | None = None) -> "RunDir":
+    def open(cls, path: str | os.PathLike, task: str | tuple[str, ...] | None = None) -> "RunDir":
         """Open an existing run directory, optionally checking that it belongs to ``task``.
 
         Raises:
@@ -66,8 +66,9 @@ class RunDir:
             raise RunDirError(f"{run.path}: not a run directory (no {RECIPE})")
         if not (run / INFO).is_file() or not (run / WEIGHTS).is_file():
             raise RunDirError(f"{run.path}: the run has no trained weights yet ({WEIGHTS} missing)")
-        if task is not None and run.info().get("task") != task:
-            raise RunDirError(f"{run.path}: is a '{run.info().get('task')}' run, not a '{task}' run")
+        wanted = (task,) if isinstance(task, str) else task
+        if wanted is not None and run.info().get("task") not in wanted:
+            raise RunDirError(f"{run.path}: is a '{run.info().get('task')}' run, not a '{' or '.join(wanted)}' run")
         return run
 
     def recipe_tree(self) -> dict[str, Any]:

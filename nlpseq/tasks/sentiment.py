@@ -180,6 +180,12 @@ class SentimentTask(Task):
             plot_confusion(conf, self.label_names, plot, title=data.source)
         return out
 
+    def evaluate_baseline(self, name: str, data: LabelledSet) -> dict[str, float]:
+        """Score a non-neural baseline (``vader``) on ``data`` with this task's labels and metrics."""
+        from ..baselines import BASELINES
+
+        return self.score(BASELINES[name](data.texts, len(self.label_names)), data)
+
     def check_texts(self, texts: Any) -> list[str]:
         """Validate pipeline input: a string or a list of non-empty strings within ``max_chars``.
 

@@ -1,0 +1,145 @@
+"""Recursive networks over binary trees: RecNN, RNTN and the constituency Tree-LSTM.
+
+Every node of one height across the whole minibatch is composed in one batched operation
+(see :func:`nlpseq.data.treebatch.collate_trees`); a softmax layer labels every node.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nn import TokenEmbedding
+from ..recipe import Section
+from ..registry import MODELS
+
+
+class RecursiveModel(nn.Module):
+    """Bottom-up composition with a per-node classifier; subclasses define ``leaf`` and ``compose``.
+
+    A node's state is one row of a ``(nodes, state_size)`` tensor; its first ``dim`` entries are
+    the phrase vector the classifier reads (Tree-LSTM keeps its memory cell after them).
+    """
+
+    state_size: int
+    dim: int
+
+    def __init__(self, cfg: Section, vocab_size: int, num_labels: int, embedding_dim: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = TokenEmbedding(vocab_size, embedding_dim, getattr(cfg, "embedding_dropout", 0.0))
+        nn.init.uniform_(self.embed.weight_layer.weight, -0.1, 0.1)
+        self.dropout = nn.Dropout(getattr(cfg, "dropout", 0.0))
+        self.classify = nn.Linear(cfg.dim, num_labels)
+
+    def leaf(self, vectors: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def node_states(self, batch: dict) -> torch.Tensor:
+        """States of every node, in the batch's height order, computed level by level."""
+        words = batch["words"]
+        n_leaves = words.size(0)
+        total = n_leaves + batch["left"].size(0)
+        leaves = self.leaf(self.embed(words))
+        states = leaves.new_zeros(total, self.state_size)
+        states[:n_leaves] = leaves
+        start, pos = n_leaves, 0
+        for size in batch["level_sizes"]:
+            left = states[batch["left"][pos : pos + size]]
+            right = states[batch["right"][pos : pos + size]]
+            states[start : start + size] = self.compose(left, right)
+            start += size
+            pos += size
+        return states
+
+    def forward(self, batch: dict) -> dict:
+        states = self.node_states(batch)
+        logits = self.classify(self.dropout(states[:, : self.dim]))
+        trees = int(batch["roots"].numel())
+        out = {"logits": logits, "units": trees}
+        if "labels" in batch:
+            # Summed over every node of a tree, as in Socher et al. (2013); averaged over trees.
+            out["loss"] = F.cross_entropy(logits, batch["labels"], reduction="sum") / max(trees, 1)
+        return out
+
+
+@MODELS.register("recnn")
+class RecNN(RecursiveModel):
+    """Recursive neural network (Goller & Kuechler 1996): p = f(W [c1; c2] + b)."""
+
+    class Config(Section):
+        name: Literal["recnn"] = "recnn"
+        dim: int = 30  # word and phrase vector size
+        dropout: float = 0.0
+
+    def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
+        super().__init__(cfg, vocab_size, num_labels, cfg.dim)
+        self.dim = self.state_size = cfg.dim
+        self.W = nn.Linear(2 * cfg.dim, cfg.dim)
+
+    def leaf(self, vectors: torch.Tensor) -> torch.Tensor:
+        return vectors
+
+    def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.W(torch.cat([left, right], -1)))
+
+
+@MODELS.register("rntn")
+class RNTN(RecursiveModel):
+    """Recursive neural tensor network (Socher et al. 2013): p = f(x^T V^[1:d] x + W x + b), x = [c1; c2]."""
+
+    class Config(Section):
+        name: Literal["rntn"] = "rntn"
+        dim: int = 30  # word and phrase vector size (the paper uses 25-35)
+        dropout: float = 0.0
+
+    def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
+        super().__init__(cfg, vocab_size, num_labels, cfg.dim)
+        d = self.dim = self.state_size = cfg.dim
+        self.W = nn.Linear(2 * d, d)
+        # Small tensor weights: the model starts close to a plain RecNN.
+        self.V = nn.Parameter(torch.randn(d, 2 * d, 2 * d) * (0.01 / d**0.5))
+
+    def leaf(self, vectors: torch.Tensor) -> torch.Tensor:
+        return vectors
+
+    def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([left, right], -1)
+        return torch.tanh(F.bilinear(x, x, self.V) + self.W(x))
+
+
+@MODELS.register("treelstm")
+class BinaryTreeLSTM(RecursiveModel):
+    """Binary constituency Tree-LSTM (Tai et al. 2015) with a forget gate per child."""
+
+    class Config(Section):
+        name: Literal["treelstm"] = "treelstm"
+        embedding_dim: int = 300
+        dim: int = 150  # hidden (and memory cell) size
+        dropout: float = 0.5  # on the hidden state before the classifier
+        embedding_dropout: float = 0.3
+
+    def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
+        super().__init__(cfg, vocab_size, num_labels, cfg.embedding_dim)
+        d = self.dim = cfg.dim
+        self.state_size = 2 * d
+        self.leaf_gates = nn.Linear(cfg.embedding_dim, 3 * d)  # i, o, u from the word
+        self.node_gates = nn.Linear(2 * d, 5 * d)  # i, f_left, f_right, o, u from the children
+
+    def leaf(self, vectors: torch.Tensor) -> torch.Tensor:
+        i, o, u = self.leaf_gates(vectors).chunk(3, -1)
+        c = torch.sigmoid(i) * torch.tanh(u)
+        return torch.cat([torch.sigmoid(o) * torch.tanh(c), c], -1)
+
+    def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        d = self.dim
+        (hl, cl), (hr, cr) = (left[:, :d], left[:, d:]), (right[:, :d], right[:, d:])
+        i, fl, fr, o, u = self.node_gates(torch.cat([hl, hr], -1)).chunk(5, -1)
+        c = torch.sigmoid(i) * torch.tanh(u) + torch.sigmoid(fl) * cl + torch.sigmoid(fr) * cr
+        return torch.cat([torch.sigmoid(o) * torch.tanh(c), c], -1)

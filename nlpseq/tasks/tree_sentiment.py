@@ -1,0 +1,184 @@
+"""Phrase-level sentiment over parse trees with recursive networks (RecNN, RNTN, Tree-LSTM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from nltk import Tree
+
+from ..data.batching import bucket_by_length
+from ..data.cache import encode_cached, file_digest, fingerprint
+from ..data.corpora import resolve_ref
+from ..data.treebatch import collate_trees, encode_tree
+from ..data.trees import SST_LABELS, check_sentiment_tree, parse_tree, read_sentiment_trees, tree_tokens
+from ..errors import InputError
+from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
+from ..recipe import Section
+from ..registry import TASKS
+from ..run import VOCAB
+from ..text import Vocab
+from ..train.trainer import TrainData
+from .base import Task
+
+
+@dataclass
+class TreeSet:
+    trees: list[Tree]
+    source: str
+
+
+def _binary(probs: torch.Tensor, gold: torch.Tensor) -> float:
+    """Accuracy on non-neutral gold labels, predicting by negative vs positive probability mass."""
+    keep = gold != 2
+    pred = probs[keep, 3:].sum(-1) > probs[keep, :2].sum(-1)
+    return accuracy((gold[keep] > 2).tolist(), pred.tolist())
+
+
+@TASKS.register("tree_sentiment")
+class TreeSentimentTask(Task):
+    """Label every phrase of a binary sentiment tree (SST), as in Socher et al. (2013)."""
+
+    name = "tree_sentiment"
+    models = ("rntn", "recnn", "treelstm")
+    default_model = "rntn"
+    metric = "root_fine"
+
+    class DataConfig(Section):
+        train: str = "sst:train"  # SST-format trees: a 0-4 label on every node
+        dev: str = "sst:dev"
+        max_nodes: int = 1000  # largest tree the pipeline accepts
+
+    class TextConfig(Section):
+        lowercase: bool = False  # SST's RNTN keeps case
+        min_freq: int = 1
+
+    def __init__(self, recipe, run) -> None:
+        super().__init__(recipe, run)
+        self.vocab: Vocab | None = None
+        self.label_names = list(SST_LABELS)
+
+    def _read(self, ref: str) -> TreeSet:
+        path = resolve_ref(ref)
+        return TreeSet(read_sentiment_trees(path), str(path))
+
+    def _encode(self, trees: list[Tree]) -> list[dict]:
+        low = self.recipe.text.lowercase
+        return [encode_tree(t, self.vocab, low) for t in trees]
+
+    def prepare(self) -> tuple[TrainData, TreeSet]:
+        d, t = self.recipe.data, self.recipe.text
+        train, dev = self._read(d.train), self._read(d.dev)
+        tokens = [[w.lower() if t.lowercase else w for w in tree_tokens(tr)] for tr in train.trees]
+        self.vocab = Vocab.build(tokens, t.min_freq)
+        self.vocab.save(self.run / VOCAB)
+        strings = [tr.pformat(margin=1 << 30) for tr in train.trees]
+        vocab, low = self.vocab, t.lowercase
+
+        def encode(batch: dict[str, list]) -> dict[str, list]:
+            rows = [encode_tree(Tree.fromstring(s), vocab, low) for s in batch["tree"]]
+            out = {k: [r[k] for r in rows] for k in ("words", "left", "right", "height", "labels")}
+            out["length"] = [len(r["words"]) for r in rows]
+            return out
+
+        key = fingerprint("tree_sentiment", file_digest(resolve_ref(d.train)), t.model_dump(), fingerprint(vocab.itos))
+        ds = encode_cached({"tree": strings}, encode, key)
+        lengths = ds.data.column("length").to_pylist()
+
+        def make_batch(idx: list[int]) -> dict:
+            rows = ds[idx]
+            return collate_trees([{k: rows[k][i] for k in rows} for i in range(len(idx))])
+
+        return TrainData(lengths, make_batch), dev
+
+    def model_args(self) -> dict[str, Any]:
+        return {"vocab_size": len(self.vocab), "num_labels": len(self.label_names)}
+
+    def info(self) -> dict[str, Any]:
+        return {"labels": self.label_names}
+
+    def load_text(self) -> None:
+        self.vocab = Vocab.load(self.run / VOCAB)
+
+    # -- inference -------------------------------------------------------------------------------
+    def node_probabilities(self, model: torch.nn.Module, trees: list[Tree]) -> list[torch.Tensor]:
+        """Per tree, a (nodes, 5) tensor of label probabilities in post-order."""
+        rows = self._encode(trees)
+        out: list[torch.Tensor] = [torch.empty(0)] * len(rows)
+        device = next(model.parameters()).device
+        model.eval()
+        with torch.inference_mode():
+            for idx in bucket_by_length([len(r["words"]) for r in rows], 20_000, 256, shuffle=False):
+                batch = collate_trees([rows[i] for i in idx])
+                probs = torch.softmax(model({k: (v.to(device) if torch.is_tensor(v) else v)
+                                             for k, v in batch.items() if k != "labels"})["logits"].float(), -1).cpu()
+                flat = probs[batch["positions"]]  # back from height order to each tree's post-order
+                start = 0
+                for i in idx:
+                    n = len(rows[i]["words"])
+                    out[i] = flat[start : start + n]
+                    start += n
+        return out
+
+    def read_eval(self, ref: str | None, **kwargs: Any) -> TreeSet:
+        return self._read(ref or self.recipe.data.dev)
+
+    def evaluate(self, model: torch.nn.Module, data: TreeSet, plot: str | None = None) -> dict[str, float]:
+        probs = self.node_probabilities(model, data.trees)
+        gold = [torch.tensor(encode_tree(t, self.vocab)["labels"]) for t in data.trees]
+        all_p, all_g = torch.cat(probs), torch.cat(gold)
+        if plot:
+            conf = confusion_matrix(all_g.tolist(), all_p.argmax(-1).tolist(), len(self.label_names))
+            plot_confusion(conf, self.label_names, plot, title=f"{data.source} (all phrases)")
+        root_p = torch.stack([p[-1] for p in probs])
+        root_g = torch.stack([g[-1] for g in gold])
+        return {
+            "phrase_fine": accuracy(all_g.tolist(), all_p.argmax(-1).tolist()),
+            "root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist()),
+            "phrase_binary": _binary(all_p, all_g),
+            "root_binary": _binary(root_p, root_g),
+            "count": len(data.trees),
+        }
+
+    def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
+        """Answers for PTB-bracket trees: the sentence label plus a label for every phrase."""
+        texts = [inputs] if isinstance(inputs, str) else inputs
+        if not isinstance(texts, (list, tuple)):
+            raise InputError(f"expected a tree string or a list of them, got {type(inputs).__name__}")
+        trees = []
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise InputError(f"input {i} is a {type(t).__name__}, not a string")
+            if not t.strip():
+                raise InputError(f"input {i} is empty or only whitespace")
+            if not t.lstrip().startswith("("):
+                raise InputError(f"input {i} is raw text: a tree model needs a parse tree like '(3 (2 A) (3 film))' "
+                                 "or a parser model to build one")
+            try:
+                tree = check_sentiment_tree(parse_tree(t, f"input {i}"), f"input {i}")
+            except Exception as exc:  # DataError names the problem; it becomes the caller's input error
+                raise InputError(str(exc)) from None
+            if len(tree.treepositions()) > self.recipe.data.max_nodes * 2:
+                raise InputError(f"input {i} has more than {self.recipe.data.max_nodes} nodes")
+            trees.append(tree)
+        answers = []
+        for tree, probs in zip(trees, self.node_probabilities(model, trees)):
+            answers.append(self._tree_answer(tree, probs))
+        return answers
+
+    def _tree_answer(self, tree: Tree, probs: torch.Tensor) -> dict[str, Any]:
+        names = self.label_names
+        phrases: list[dict[str, Any]] = []
+        labelled = tree.copy(deep=True)
+        nodes = [p for p in labelled.treepositions("postorder") if isinstance(labelled[p], Tree)]
+        for pos, row in zip(nodes, probs.tolist()):
+            best = max(range(len(row)), key=row.__getitem__)
+            node = labelled[pos]
+            node.set_label(str(best))
+            phrases.append({"text": " ".join(tree_tokens(node)), "label": names[best], "score": row[best],
+                            "scores": dict(zip(names, row))})
+        root = phrases[-1]
+        return {"label": root["label"], "score": root["score"], "scores": root["scores"],
+                "tree": labelled.pformat(margin=1 << 30), "phrases": phrases}
+
