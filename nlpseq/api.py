@@ -73,7 +73,7 @@ class Pipeline:
 
 
 # Pipeline names and the tasks whose runs answer them: sequence and tree models both do sentiment.
-_PIPELINE_TASKS = {"sentiment": ("sentiment", "tree_sentiment")}
+_PIPELINE_TASKS = {"sentiment": ("sentiment", "tree_sentiment"), "translation": ("translation",)}
 
 
 def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", **options: Any) -> Callable[..., list[dict]]:

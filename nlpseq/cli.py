@@ -1,4 +1,4 @@
-"""The ``nlpseq`` command: train | evaluate | sentiment | data."""
+"""The ``nlpseq`` command: train | evaluate | translate | sentiment | data."""
 
 from __future__ import annotations
 
@@ -34,12 +34,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_run
 
     task, model = load_run(args.run)
-    data = task.read_eval(args.data)
+    data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
     plot = str(Path(args.run) / f"confusion_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
+    options = {"beam": args.beam} if args.beam is not None else {}
     t0 = time.perf_counter()
-    metrics = task.evaluate(model, data, plot=plot)
-    dt = time.perf_counter() - t0
-    metrics["items_per_s"] = metrics.get("count", 0) / max(dt, 1e-9)
+    metrics = task.evaluate(model, data, plot=plot, **options)
+    metrics.setdefault("items_per_s", metrics.get("count", 0) / max(time.perf_counter() - t0, 1e-9))
     for name in args.baseline or []:
         if not hasattr(task, "evaluate_baseline"):
             raise NlpseqError(f"--baseline {name}: baselines are scored for sequence sentiment runs only")
@@ -52,7 +52,44 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 print(f"{k}: " + ", ".join(f"{a}={b:.2f}" for a, b in v.items()))
             else:
                 print(f"{k:>14}: {v:.2f}" if isinstance(v, float) else f"{k:>14}: {v}")
-        print(f"confusion matrix: {plot}")
+        if Path(plot).exists():
+            print(f"confusion matrix: {plot}")
+    return 0
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from .api import load_run
+
+    task, model = load_run(args.run, "translation")
+    opts = {"beam": args.beam, "n_best": args.n_best}
+
+    def emit(sentences: list[str]) -> None:
+        for s, results in zip(sentences, task.translate(model, sentences, **opts)):
+            if args.n_best > 1:
+                print(json.dumps({"source": s, "n_best": results}, ensure_ascii=False))
+            else:
+                print(results[0]["translation"])
+        sys.stdout.flush()
+
+    if args.plot_attention:
+        first = (args.texts or [None])[0]
+        if first is None:
+            raise NlpseqError("--plot-attention needs a sentence given as an argument")
+        from .plots import plot_attention
+
+        (ans,) = task.translate(model, [first], beam=args.beam, keep_attention=True)[0][:1]
+        plot_attention(ans["attention"], args.plot_attention)
+    if args.texts:
+        emit(args.texts)
+    elif args.input:
+        from .fileio import read_lines
+
+        lines = read_lines(args.input)
+        for i in range(0, len(lines), 256):  # batched, but printed as each block is done
+            emit(lines[i : i + 256])
+    else:
+        for line in sys.stdin:  # streamed: each line is answered as soon as it is read
+            emit([line.rstrip("\n")])
     return 0
 
 
@@ -120,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", help="path or corpus reference such as sst:dev (default: the recipe's dev set)")
     e.add_argument("--json", action="store_true", help="print exactly one JSON object")
     e.add_argument("--baseline", action="append", choices=["vader"], help="also score a baseline")
+    e.add_argument("--src", help="translation: source file (with --ref), instead of --data")
+    e.add_argument("--ref", help="translation: reference file")
+    e.add_argument("--beam", type=int, help="translation: beam size (1 = greedy; default: the recipe's)")
     e.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("sentiment", help="label texts (arguments, or one per line on stdin) as JSON lines")
@@ -128,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tree", help="a PTB-bracket tree to label phrase by phrase (tree model runs)")
     s.add_argument("--render", metavar="OUT.svg|OUT.png", help="draw the first labelled tree")
     s.set_defaults(func=_cmd_sentiment)
+
+    tr = sub.add_parser("translate", help="translate sentences (arguments, --input FILE, or lines on stdin)")
+    tr.add_argument("run")
+    tr.add_argument("texts", nargs="*", help="sentences to translate")
+    tr.add_argument("--input", help="a file of sentences, one per line")
+    tr.add_argument("--beam", type=int, help="beam size (1 = greedy; default: the recipe's)")
+    tr.add_argument("--n-best", type=int, default=1, help="print the K best translations as JSON lines")
+    tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
+    tr.set_defaults(func=_cmd_translate)
 
     d = sub.add_parser("data", help="list, locate or download corpora")
     d.add_argument("action", choices=["list", "path", "get"])
@@ -139,7 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nlpseq`` command; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Sentences may follow options (`translate RUN --beam 5 "Ein Hund."`), which argparse leaves over.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if hasattr(args, "texts") and not any(e.startswith("-") for e in extra):
+            args.texts += extra
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.func(args)

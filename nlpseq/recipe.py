@@ -58,7 +58,7 @@ class TrainConfig(Section):
     progress: bool = True
 
 
-_TOP_KEYS = {"task", "seed", "description", "data", "text", "model", "train"}
+_TOP_KEYS = {"task", "seed", "description", "data", "text", "model", "train", "decode"}
 
 
 @dataclass
@@ -72,6 +72,7 @@ class Recipe:
     text: Section
     model: Section
     train: TrainConfig
+    decode: Section | None = None  # for tasks that generate text (translation)
     source: str = "<recipe>"
 
     @property
@@ -88,6 +89,7 @@ class Recipe:
             "text": self.text.model_dump(mode="json"),
             "model": self.model.model_dump(mode="json"),
             "train": self.train.model_dump(mode="json"),
+            **({"decode": self.decode.model_dump(mode="json")} if self.decode is not None else {}),
         }
 
     def dump(self) -> str:
@@ -161,6 +163,9 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
     if model_name not in task_cls.models:
         raise RecipeError(f"{source}: model '{model_name}' does not serve task '{task_cls.name}'; "
                           f"choose from {', '.join(task_cls.models)}")
+    decode_cls = getattr(task_cls, "DecodeConfig", None)
+    if "decode" in tree and decode_cls is None:
+        raise RecipeError(f"{source}: task '{task_cls.name}' has no 'decode' section")
     seed = tree.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise RecipeError(f"{source}: seed: must be an integer (got {seed!r})")
@@ -172,6 +177,7 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
         text=_validate(task_cls.TextConfig, tree.get("text"), "text", source),
         model=_validate(model_cls.Config, model_raw, "model", source),
         train=_validate(TrainConfig, tree.get("train"), "train", source),
+        decode=_validate(decode_cls, tree.get("decode"), "decode", source) if decode_cls else None,
         source=source,
     )
 

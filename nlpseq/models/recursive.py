@@ -103,15 +103,19 @@ class RNTN(RecursiveModel):
         super().__init__(cfg, vocab_size, num_labels, cfg.dim)
         d = self.dim = self.state_size = cfg.dim
         self.W = nn.Linear(2 * d, d)
+        # V[i, k, j] is slice k of the paper's tensor V^[1:d] at (i, j); this layout makes the
+        # bilinear term one matrix product (F.bilinear's backward runs a slow batched loop on CPU).
         # Small tensor weights: the model starts close to a plain RecNN.
-        self.V = nn.Parameter(torch.randn(d, 2 * d, 2 * d) * (0.01 / d**0.5))
+        self.V = nn.Parameter(torch.randn(2 * d, d, 2 * d) * (0.01 / d**0.5))
 
     def leaf(self, vectors: torch.Tensor) -> torch.Tensor:
         return vectors
 
     def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         x = torch.cat([left, right], -1)
-        return torch.tanh(F.bilinear(x, x, self.V) + self.W(x))
+        d2 = x.size(-1)
+        xv = (x @ self.V.reshape(d2, -1)).view(x.size(0), -1, d2)  # (nodes, d, 2d): x^T V^[k] for every k
+        return torch.tanh((xv * x.unsqueeze(1)).sum(-1) + self.W(x))
 
 
 @MODELS.register("treelstm")

@@ -1,0 +1,163 @@
+"""LSTM/GRU encoder-decoder with attention (Bahdanau 2015; Luong 2015), for translation.
+
+Training runs the whole target sequence per batch: the attention keys and the output
+projection are computed once per batch. With input feeding the decoder steps in a loop
+(its input at t depends on its output at t-1); without it the fused kernel runs all steps at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.batching import padding_mask
+from ..errors import RecipeError
+from ..nn import RecurrentEncoder, TokenEmbedding
+from ..nn.attention import Attention
+from ..recipe import Section
+from ..registry import MODELS
+from ..text.vocab import Vocab
+
+_CELLS = {"lstm": (nn.LSTM, nn.LSTMCell), "gru": (nn.GRU, nn.GRUCell)}
+
+
+@dataclass
+class Memory:
+    """What the decoder reads from the encoder, expanded to the decoding batch (sentences x beams)."""
+
+    states: torch.Tensor  # (batch, src, enc)
+    keys: torch.Tensor  # attention keys, projected once
+    mask: torch.Tensor  # (batch, src) True on real tokens
+
+    def repeat(self, k: int) -> "Memory":
+        rep = lambda t: t.repeat_interleave(k, dim=0)  # noqa: E731
+        return Memory(rep(self.states), rep(self.keys), rep(self.mask))
+
+
+@MODELS.register("lstm_seq2seq")
+class Seq2Seq(nn.Module):
+    """Encoder-decoder with attention; ``forward`` gives the label-smoothed loss, the ``step`` API decodes."""
+
+    class Config(Section):
+        name: Literal["lstm_seq2seq"] = "lstm_seq2seq"
+        cell: str = "lstm"  # lstm | gru, for encoder and decoder
+        embedding_dim: int = 256
+        hidden_size: int = 512  # decoder state; a bidirectional encoder uses half per direction
+        encoder_layers: int = 2
+        decoder_layers: int = 1
+        bidirectional: bool = True
+        attention: Literal["bahdanau", "general", "dot"] = "general"
+        input_feeding: bool = True
+        dropout: float = 0.3
+        embedding_dropout: float = 0.1
+        tie_output: bool = True  # output projection shares the target embedding
+        share_embeddings: bool = False  # source and target embeddings shared (needs a joint vocabulary)
+        label_smoothing: float = 0.1
+
+    def __init__(self, cfg: Config, src_vocab_size: int, tgt_vocab_size: int) -> None:
+        super().__init__()
+        if cfg.cell not in _CELLS:
+            raise RecipeError(f"model.cell: '{cfg.cell}' is not one of {', '.join(_CELLS)}")
+        if cfg.share_embeddings and src_vocab_size != tgt_vocab_size:
+            raise RecipeError("model.share_embeddings needs a joint vocabulary (text.joint: true)")
+        self.cfg = cfg
+        hid, emb = cfg.hidden_size, cfg.embedding_dim
+        self.src_embed = TokenEmbedding(src_vocab_size, emb, cfg.embedding_dropout)
+        self.tgt_embed = self.src_embed if cfg.share_embeddings else TokenEmbedding(tgt_vocab_size, emb, cfg.embedding_dropout)
+        enc_hidden = hid // 2 if cfg.bidirectional else hid
+        self.encoder = RecurrentEncoder(emb, enc_hidden, cfg.encoder_layers, cfg.bidirectional, cfg.cell, cfg.dropout)
+        enc_size = self.encoder.output_size
+        self.is_lstm = cfg.cell == "lstm"
+        self.bridge_h = nn.Linear(enc_size, hid * cfg.decoder_layers)
+        self.bridge_c = nn.Linear(enc_size, hid * cfg.decoder_layers) if self.is_lstm else None
+        fused, cell = _CELLS[cfg.cell]
+        if cfg.input_feeding:
+            self.cells = nn.ModuleList(cell(emb + hid if i == 0 else hid, hid) for i in range(cfg.decoder_layers))
+        else:
+            self.rnn = fused(emb, hid, cfg.decoder_layers, batch_first=True,
+                             dropout=cfg.dropout if cfg.decoder_layers > 1 else 0.0)
+        self.attention = Attention(cfg.attention, hid, enc_size)
+        self.combine = nn.Linear(hid + enc_size, hid)  # attentional state: tanh(W [h; context])
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.pre_output = nn.Linear(hid, emb) if cfg.tie_output else None
+        self.output = None if cfg.tie_output else nn.Linear(hid, tgt_vocab_size)
+        self.out_bias = nn.Parameter(torch.zeros(tgt_vocab_size)) if cfg.tie_output else None
+
+    # -- pieces --------------------------------------------------------------------------------
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[Memory, tuple]:
+        """Encode a source batch; returns the memory and the decoder's initial state."""
+        states, h, _ = self.encoder(self.src_embed(src), src_len)
+        final = self.encoder.last_layer_final(h)
+        layers, hid = self.cfg.decoder_layers, self.cfg.hidden_size
+        h0 = torch.tanh(self.bridge_h(final)).view(-1, layers, hid).transpose(0, 1).contiguous()
+        c0 = torch.tanh(self.bridge_c(final)).view(-1, layers, hid).transpose(0, 1).contiguous() if self.is_lstm else None
+        memory = Memory(states, self.attention.keys(states), padding_mask(src_len, src.size(1)))
+        feed = states.new_zeros(src.size(0), hid)  # previous attentional state, for input feeding
+        return memory, (h0, c0, feed)
+
+    def logits(self, attentional: torch.Tensor) -> torch.Tensor:
+        """Vocabulary scores for attentional states (any leading shape)."""
+        x = self.dropout(attentional)
+        if self.pre_output is not None:
+            return F.linear(self.pre_output(x), self.tgt_embed.weight, self.out_bias)
+        return self.output(x)
+
+    def _attend(self, h: torch.Tensor, memory: Memory) -> tuple[torch.Tensor, torch.Tensor]:
+        context, weights = self.attention(h, memory.keys, memory.states, memory.mask)
+        return torch.tanh(self.combine(torch.cat([h, context], -1))), weights
+
+    def decode(self, tgt_in: torch.Tensor, memory: Memory, state: tuple) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+        """Run the decoder over ``tgt_in`` (batch, steps) from ``state``.
+
+        Returns:
+            attentional states (batch, steps, hidden), attention weights (batch, steps, src), final state.
+        """
+        emb = self.tgt_embed(tgt_in)
+        h, c, feed = state
+        if not self.cfg.input_feeding:
+            out, hc = self.rnn(emb, (h, c) if self.is_lstm else h)
+            h, c = hc if self.is_lstm else (hc, None)
+            att, weights = self._attend(out, memory)
+            return att, weights, (h, c, att[:, -1])
+        hs, cs = list(h.unbind(0)), list(c.unbind(0)) if self.is_lstm else None
+        outs, all_w = [], []
+        for t in range(emb.size(1)):
+            x = torch.cat([emb[:, t], feed], -1)
+            for i, cell in enumerate(self.cells):
+                if self.is_lstm:
+                    hs[i], cs[i] = cell(x, (hs[i], cs[i]))
+                else:
+                    hs[i] = cell(x, hs[i])
+                x = self.dropout(hs[i]) if i + 1 < len(self.cells) else hs[i]
+            feed, w = self._attend(x.unsqueeze(1), memory)
+            feed = feed.squeeze(1)
+            outs.append(feed)
+            all_w.append(w)
+        state = (torch.stack(hs), torch.stack(cs) if self.is_lstm else None, feed)
+        return torch.stack(outs, 1), torch.cat(all_w, 1), state
+
+    def step(self, tokens: torch.Tensor, memory: Memory, state: tuple) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+        """One decoding step for previous tokens (n,): log-probabilities (n, vocab), attention (n, src), state."""
+        att, weights, state = self.decode(tokens.unsqueeze(1), memory, state)
+        return torch.log_softmax(self.logits(att[:, 0]).float(), -1), weights[:, 0], state
+
+    @staticmethod
+    def reorder(state: tuple, index: torch.Tensor) -> tuple:
+        """Select decoding rows (beam search keeps the surviving hypotheses)."""
+        h, c, feed = state
+        return (h.index_select(1, index), c.index_select(1, index) if c is not None else None, feed.index_select(0, index))
+
+    # -- training ------------------------------------------------------------------------------
+    def forward(self, batch: dict) -> dict:
+        memory, state = self.encode(batch["src"], batch["src_len"])
+        att, _, _ = self.decode(batch["tgt_in"], memory, state)
+        logits = self.logits(att)
+        gold = batch["tgt_out"]
+        units = int((gold != Vocab.pad_id).sum())
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), gold.reshape(-1), ignore_index=Vocab.pad_id,
+                               label_smoothing=self.cfg.label_smoothing, reduction="sum") / max(units, 1)
+        return {"loss": loss, "units": units}

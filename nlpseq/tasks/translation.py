@@ -1,0 +1,226 @@
+"""Translation: SentencePiece subwords, an encoder-decoder with attention, beam search, BLEU/chrF."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from ..data.batching import bucket_by_length, pad_sequences
+from ..data.cache import encode_cached, file_digest, fingerprint
+from ..data.corpora import CORPORA, corpus_file, resolve_ref
+from ..data.readers import read_parallel
+from ..decode import beam_search, greedy_search
+from ..errors import DataError, InputError
+from ..metrics.bleu import bleu_chrf
+from ..recipe import Section
+from ..registry import TASKS
+from ..run import TOKENIZER
+from ..text.subword import SentencePieceTokenizer
+from ..text.vocab import Vocab
+from ..train.trainer import TrainData
+from .base import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ParallelSet:
+    sources: list[str]
+    references: list[str]
+    source: str
+
+
+@TASKS.register("translation")
+class TranslationTask(Task):
+    """Translate sentences from ``data.src`` to ``data.tgt``."""
+
+    name = "translation"
+    models = ("lstm_seq2seq",)
+    default_model = "lstm_seq2seq"
+    metric = "bleu"
+
+    class DataConfig(Section):
+        src: str = "de"  # source language code (file suffix)
+        tgt: str = "en"
+        train: str = "multi30k:train"  # corpus:split, or a path prefix whose .<lang>[.gz] files are read
+        dev: str = "multi30k:val"
+        max_src_len: int = 100  # longer sources are truncated (with a warning) when translating
+        max_train_len: int = 80  # training pairs with more pieces on either side are skipped
+
+    class TextConfig(Section):
+        model_type: Literal["unigram", "bpe"] = "unigram"
+        vocab_size: int = 8000  # per side, or for the joint model
+        joint: bool = False  # one SentencePiece model for both languages
+        character_coverage: float = 1.0
+        input_sentence_size: int = 1_000_000  # sentences sampled for SentencePiece training
+
+    class DecodeConfig(Section):
+        beam: int = 5
+        alpha: float = 0.6  # GNMT length penalty
+        max_len_a: float = 1.5  # output at most a * source length + b pieces
+        max_len_b: int = 10
+        dev_beam: int = 1  # beam used for dev BLEU during training (greedy is fast)
+
+    def __init__(self, recipe, run) -> None:
+        super().__init__(recipe, run)
+        self.src_sp: SentencePieceTokenizer | None = None
+        self.tgt_sp: SentencePieceTokenizer | None = None
+        self.decode_cfg = recipe.decode
+
+    # -- data ----------------------------------------------------------------------------------
+    def _pair_paths(self, ref: str) -> tuple[Path, Path]:
+        """Source and target files of ``corpus:split`` or of a path prefix (``PREFIX.de[.gz]``)."""
+        d = self.recipe.data
+        name, sep, split = ref.partition(":")
+        if sep and name in CORPORA:
+            return corpus_file(name, split, d.src), corpus_file(name, split, d.tgt)
+        for suffix in ("", ".gz"):
+            src, tgt = Path(f"{ref}.{d.src}{suffix}"), Path(f"{ref}.{d.tgt}{suffix}")
+            if src.exists() and tgt.exists():
+                return src, tgt
+        raise DataError(f"{ref}: expected corpus:split (such as multi30k:val) or a path prefix with files "
+                        f"{ref}.{d.src} and {ref}.{d.tgt} (optionally .gz)")
+
+    def read_pairs(self, ref: str) -> ParallelSet:
+        src, tgt = self._pair_paths(ref)
+        pairs = read_parallel(src, tgt)
+        return ParallelSet([s for s, _ in pairs], [t for _, t in pairs], f"{src} -> {tgt}")
+
+    def _tokenizer_paths(self):
+        folder = self.run / TOKENIZER
+        if self.recipe.text.joint:
+            return folder / "joint.model", folder / "joint.model"
+        return folder / f"{self.recipe.data.src}.model", folder / f"{self.recipe.data.tgt}.model"
+
+    def prepare(self) -> tuple[TrainData, ParallelSet]:
+        d, t = self.recipe.data, self.recipe.text
+        train = self.read_pairs(d.train)
+        dev = self.read_pairs(d.dev)
+        sp_args = dict(vocab_size=t.vocab_size, model_type=t.model_type, character_coverage=t.character_coverage,
+                       input_sentence_size=t.input_sentence_size, seed=self.recipe.seed)
+        src_path, tgt_path = self._tokenizer_paths()
+        if t.joint:
+            self.src_sp = self.tgt_sp = SentencePieceTokenizer.train(train.sources + train.references, **sp_args)
+            self.src_sp.save(src_path)
+        else:
+            self.src_sp = SentencePieceTokenizer.train(train.sources, **sp_args)
+            self.tgt_sp = SentencePieceTokenizer.train(train.references, **sp_args)
+            self.src_sp.save(src_path)
+            self.tgt_sp.save(tgt_path)
+        src_vocab, tgt_vocab = self.src_sp.vocab(), self.tgt_sp.vocab()
+        src_sp, tgt_sp, max_len = self.src_sp, self.tgt_sp, d.max_train_len
+
+        def encode(batch: dict[str, list]) -> dict[str, list]:
+            src = [src_vocab.encode(src_sp.tokenize(s)) for s in batch["src"]]
+            tgt = [tgt_vocab.encode(tgt_sp.tokenize(s)) for s in batch["tgt"]]
+            return {"src": src, "tgt": tgt, "length": [max(len(a), len(b) + 1) for a, b in zip(src, tgt)]}
+
+        key = fingerprint("translation", [file_digest(p) for p in self._pair_paths(d.train)], d.model_dump(),
+                          fingerprint(src_sp.model_proto.hex()), fingerprint(tgt_sp.model_proto.hex()))
+        ds = encode_cached({"src": train.sources, "tgt": train.references}, encode, key)
+        lengths = ds.data.column("length").to_pylist()
+        keep = [i for i, n in enumerate(lengths) if 1 < n <= max_len + 1]
+        if len(keep) < len(lengths):
+            log.info("skipping %d training pairs longer than %d pieces or empty", len(lengths) - len(keep), max_len)
+
+        def make_batch(idx: list[int]) -> dict:
+            rows = ds[[keep[i] for i in idx]]
+            return self.collate(rows["src"], rows["tgt"])
+
+        return TrainData([lengths[i] for i in keep], make_batch), dev
+
+    @staticmethod
+    def collate(src: list[list[int]], tgt: list[list[int]] | None = None) -> dict:
+        s, s_len = pad_sequences([x or [Vocab.unk_id] for x in src])
+        batch = {"src": s, "src_len": s_len}
+        if tgt is not None:
+            batch["tgt_in"], _ = pad_sequences([[Vocab.bos_id] + y for y in tgt])
+            batch["tgt_out"], _ = pad_sequences([y + [Vocab.eos_id] for y in tgt])
+        return batch
+
+    def model_args(self) -> dict[str, Any]:
+        return {"src_vocab_size": len(self.src_sp.vocab()), "tgt_vocab_size": len(self.tgt_sp.vocab())}
+
+    def info(self) -> dict[str, Any]:
+        return {"src": self.recipe.data.src, "tgt": self.recipe.data.tgt}
+
+    def load_text(self) -> None:
+        src_path, tgt_path = self._tokenizer_paths()
+        self.src_sp = SentencePieceTokenizer.load(src_path)
+        self.tgt_sp = self.src_sp if self.recipe.text.joint else SentencePieceTokenizer.load(tgt_path)
+
+    # -- inference -----------------------------------------------------------------------------
+    def translate(self, model: torch.nn.Module, sentences: list[str], beam: int | None = None, n_best: int = 1,
+                  batch_tokens: int = 6000, keep_attention: bool = False) -> list[list[dict[str, Any]]]:
+        """n-best translations of each sentence; an empty sentence gets an empty translation."""
+        cfg = self.decode_cfg
+        beam = cfg.beam if beam is None else beam
+        if n_best > max(beam, 1):
+            raise InputError(f"n-best {n_best} is larger than the beam {beam}")
+        vocab_src, vocab_tgt = self.src_sp.vocab(), self.tgt_sp.vocab()
+        limit = self.recipe.data.max_src_len
+        ids = []
+        for i, s in enumerate(sentences):
+            x = vocab_src.encode(self.src_sp.tokenize(s)) if s.strip() else []
+            if len(x) > limit:
+                log.warning("sentence %d has %d pieces; truncated to data.max_src_len=%d", i, len(x), limit)
+                x = x[:limit]
+            ids.append(x)
+        out: list[list[dict[str, Any]]] = [[{"translation": "", "score": 0.0}] for _ in sentences]
+        todo = [i for i, x in enumerate(ids) if x]
+        device = next(model.parameters()).device
+        model.eval()
+        for chunk in bucket_by_length([len(ids[i]) for i in todo], batch_tokens // max(beam, 1), 256, shuffle=False):
+            rows = [todo[j] for j in chunk]
+            batch = self.collate([ids[i] for i in rows])
+            src, src_len = batch["src"].to(device), batch["src_len"].to(device)
+            if beam <= 1:
+                hyps = [[h] for h in greedy_search(model, src, src_len, cfg.max_len_a, cfg.max_len_b,
+                                                   keep_attention=keep_attention)]
+            else:
+                hyps = beam_search(model, src, src_len, beam, n_best, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
+                                   keep_attention=keep_attention)
+            for i, hs in zip(rows, hyps):
+                out[i] = [self._answer(h, ids[i], vocab_tgt, vocab_src, keep_attention) for h in hs[:n_best]]
+        return out
+
+    def _answer(self, hyp, src_ids, vocab_tgt: Vocab, vocab_src: Vocab, keep_attention: bool) -> dict[str, Any]:
+        pieces = vocab_tgt.decode(hyp.tokens)
+        ans = {"translation": self.tgt_sp.detokenize(pieces), "score": hyp.score}
+        if keep_attention:
+            ans["attention"] = {"source": vocab_src.decode(src_ids), "target": pieces + ["</s>"],
+                                "weights": hyp.attention}
+        return ans
+
+    def read_eval(self, ref: str | None, src: str | None = None, ref_file: str | None = None, **kwargs) -> ParallelSet:
+        if src or ref_file:
+            if not (src and ref_file):
+                raise InputError("--src and --ref go together")
+            pairs = read_parallel(resolve_ref(src), resolve_ref(ref_file))
+            return ParallelSet([s for s, _ in pairs], [t for _, t in pairs], f"{src} -> {ref_file}")
+        return self.read_pairs(ref or self.recipe.data.dev)
+
+    def evaluate(self, model: torch.nn.Module, data: ParallelSet, plot: str | None = None,
+                 beam: int | None = None) -> dict[str, Any]:
+        beam = self.decode_cfg.dev_beam if beam is None else beam
+        t0 = time.perf_counter()
+        hyps = [h[0]["translation"] for h in self.translate(model, data.sources, beam=beam)]
+        seconds = time.perf_counter() - t0
+        return {**bleu_chrf(hyps, data.references), "count": len(hyps), "beam": beam,
+                "sentences_per_s": len(hyps) / max(seconds, 1e-9)}
+
+    def answer(self, model: torch.nn.Module, inputs: Any, beam: int | None = None, n_best: int = 1,
+               **options: Any) -> list[dict[str, Any]]:
+        texts = [inputs] if isinstance(inputs, str) else inputs
+        if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+            raise InputError("expected a string or a list of strings")
+        results = self.translate(model, list(texts), beam=beam, n_best=n_best)
+        if n_best == 1:
+            return [r[0] for r in results]
+        return [{"translation": r[0]["translation"], "score": r[0]["score"], "n_best": r} for r in results]
+

@@ -1,0 +1,63 @@
+import json
+
+import pytest
+
+import nlpseq
+from nlpseq.errors import InputError
+
+from ..conftest import ROOT, run_cli
+
+RECIPE = ROOT / "recipes" / "trees" / "tiny_rntn.yaml"
+TREE = "(3 (2 (2 the) (2 film)) (3 (2 is) (3 (2 very) (3 good))))"
+
+
+@pytest.fixture(scope="module")
+def rntn_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("trees") / "rntn"
+    res = run_cli("train", str(RECIPE), "--out", str(out), "--set", "train.tensorboard=false",
+                  "--set", "train.threads=1")
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def test_rntn_learns_phrase_labels_on_the_toy_treebank(rntn_run):
+    metrics = json.loads(run_cli("evaluate", str(rntn_run), "--json").stdout)
+    assert set(metrics) >= {"phrase_fine", "root_fine", "phrase_binary", "root_binary"}
+    assert metrics["phrase_fine"] > 85 and metrics["root_fine"] > 60, metrics
+
+
+def test_pipeline_labels_every_phrase(rntn_run):
+    pipe = nlpseq.pipeline("sentiment", model=rntn_run)
+    (ans,) = pipe(TREE)
+    assert ans["label"] in ("positive", "very positive")
+    assert len(ans["phrases"]) == 9  # 5 words + 4 phrases
+    assert ans["phrases"][-1]["text"] == "the film is very good"
+    assert ans["tree"].startswith("(") and ans["tree"].count("(") == 9
+    for p in ans["phrases"]:
+        assert sum(p["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("the film is good", "parser model"),
+    ("(3 (2 the) (2 film)", "unbalanced"),
+    ("(3 (2 the) (9 film))", "not one of 0-4"),
+    ("", "empty"),
+])
+def test_bad_trees_are_input_errors(rntn_run, bad, message):
+    pipe = nlpseq.pipeline("sentiment", model=rntn_run)
+    with pytest.raises(InputError, match=message):
+        pipe(bad)
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png"])
+def test_cli_renders_the_labelled_tree(rntn_run, tmp_path, suffix):
+    out = tmp_path / f"tree{suffix}"
+    res = run_cli("sentiment", str(rntn_run), "--tree", TREE, "--render", str(out))
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["phrases"]
+    data = out.read_bytes()
+    if suffix == ".svg":
+        text = data.decode()
+        assert text.count("<circle") == 9 and ">good</text>" in text
+    else:
+        assert data.startswith(b"\x89PNG")
