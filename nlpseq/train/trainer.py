@@ -187,6 +187,7 @@ class Trainer:
             from tqdm import tqdm
 
             bar = tqdm(total=len(batches), initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}", disable=not show, leave=False)
+            epoch_start = time.perf_counter()
             loss_sum, units_sum, t0, micro = 0.0, 0, time.perf_counter(), 0
             for idx in todo:
                 out, objective = self._forward(data.make_batch(idx))
@@ -217,6 +218,7 @@ class Trainer:
             bar.close()
             if p.stopped:
                 break
+            self._log({"split": "epoch", "seconds": time.perf_counter() - epoch_start, "batches": len(todo)})
             p.epoch += 1
             p.batch_in_epoch = 0
             if not eval_every:

@@ -1,0 +1,82 @@
+"""Translator speed: training target tokens/s, and decoding sentences/s (greedy vs beam 5, batch 1 vs batched).
+
+Usage: python benchmarks/translate.py RUN_DIR [--sentences 1014] [--train-steps 30] [--json OUT.json]
+The run's own recipe names the data (Multi30k through NLPSEQ_DATA, or the bundled sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from nlpseq.api import load_run
+from nlpseq.data.batching import bucket_by_length
+from nlpseq.train.optim import build_optimizer, clip_gradients
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def training_tokens_per_s(task, model, steps: int) -> float:
+    data = task.read_pairs(task.recipe.data.train)
+    src_v, tgt_v = task.src_sp.vocab(), task.tgt_sp.vocab()
+    n = min(len(data.sources), 20_000)
+    src = [src_v.encode(task.src_sp.tokenize(s)) for s in data.sources[:n]]
+    tgt = [tgt_v.encode(task.tgt_sp.tokenize(s)) for s in data.references[:n]]
+    cfg = task.recipe.train
+    batches = bucket_by_length([max(len(a), len(b) + 1) for a, b in zip(src, tgt)], cfg.batch_tokens,
+                               cfg.batch_size, seed=0)[: steps + 3]
+    model.train()
+    opt = build_optimizer(model.parameters(), cfg)
+    tokens, t0 = 0, 0.0
+    for i, idx in enumerate(batches):
+        if i == 3:  # the first steps warm up allocator and kernels
+            tokens, t0 = 0, time.perf_counter()
+        out = model(task.collate([src[j] for j in idx], [tgt[j] for j in idx]))
+        out["loss"].backward()
+        clip_gradients(model.parameters(), cfg)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        tokens += out["units"]
+    return tokens / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("run")
+    ap.add_argument("--sentences", type=int, default=1014)
+    ap.add_argument("--train-steps", type=int, default=30)
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "translate.json"))
+    args = ap.parse_args()
+    task, model = load_run(args.run, "translation")
+    dev = task.read_pairs(task.recipe.data.dev)
+    sents = dev.sources[: args.sentences]
+    rows = []
+    for name, beam, batched in (("greedy, batched", 1, True), ("beam 5, batched", 5, True),
+                                ("greedy, batch 1", 1, False), ("beam 5, batch 1", 5, False)):
+        subset = sents if batched else sents[:100]  # one at a time is slow: time 100 and scale
+        t0 = time.perf_counter()
+        if batched:
+            task.translate(model, subset, beam=beam)
+        else:
+            for s in subset:
+                task.translate(model, [s], beam=beam)
+        sec = time.perf_counter() - t0
+        rows.append({"mode": name, "sentences_per_s": len(subset) / sec,
+                     "seconds_for_all": sec * len(sents) / len(subset)})
+    train_tps = training_tokens_per_s(task, model, args.train_steps)
+    print(f"{len(sents)} sentences, threads={torch.get_num_threads()}")
+    print(f"{'decoding':18} {'sentences/s':>12} {'s for all':>10}")
+    for r in rows:
+        print(f"{r['mode']:18} {r['sentences_per_s']:12.1f} {r['seconds_for_all']:10.2f}")
+    print(f"training: {train_tps:.0f} target tokens/s")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"sentences": len(sents), "decoding": rows,
+                                           "train_target_tokens_per_s": train_tps}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+import json
+
+import pytest
+import torch
+
+import nlpseq
+from nlpseq.decode import beam_search, greedy_search
+from nlpseq.errors import RunDirError
+from nlpseq.recipe import load_recipe
+from nlpseq.registry import MODELS
+
+from ..conftest import ROOT, run_cli
+
+RECIPE = ROOT / "recipes" / "translation" / "tiny_de_en.yaml"
+
+
+@pytest.fixture(scope="module")
+def mt_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mt") / "de_en"
+    res = run_cli("train", str(RECIPE), "--out", str(out), "--set", "train.tensorboard=false",
+                  "--set", "train.epochs=6", "--set", "train.threads=1")
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def small_model(**overrides):
+    recipe = load_recipe(RECIPE, [f"model.{k}={v}" for k, v in overrides.items()])
+    torch.manual_seed(0)
+    return MODELS.get("lstm_seq2seq")(recipe.model, 30, 40).eval()
+
+
+def test_translates_the_sample_and_scores_with_sacrebleu(mt_run):
+    res = run_cli("evaluate", str(mt_run), "--json", "--beam", "5")
+    metrics = json.loads(res.stdout)
+    assert {"bleu", "chrf", "signature", "sentences_per_s"} <= metrics.keys()
+    assert metrics["signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert metrics["bleu"] > 60, metrics
+
+
+def test_src_ref_files_work_like_a_corpus_split(mt_run, tmp_path):
+    import gzip
+
+    src = ROOT / "data" / "parallel-sample" / "val.de.gz"
+    ref = ROOT / "data" / "parallel-sample" / "val.en.gz"
+    plain_src, plain_ref = tmp_path / "test.de", tmp_path / "test.en"
+    plain_src.write_bytes(gzip.decompress(src.read_bytes()))
+    plain_ref.write_bytes(gzip.decompress(ref.read_bytes()))
+    by_split = json.loads(run_cli("evaluate", str(mt_run), "--json", "--beam", "1").stdout)
+    by_path = json.loads(run_cli("evaluate", str(mt_run), "--json", "--beam", "1", "--src", str(plain_src),
+                                 "--ref", str(plain_ref)).stdout)
+    assert by_path["bleu"] == pytest.approx(by_split["bleu"])
+
+
+def test_pipeline_and_cli(mt_run):
+    out = nlpseq.pipeline("translation", model=mt_run)(["Ein Hund rennt.", ""])
+    assert out[0]["translation"] == "A dog runs." and isinstance(out[0]["score"], float)
+    assert out[1] == {"translation": "", "score": 0.0}  # an empty line gives an empty translation
+    res = run_cli("translate", str(mt_run), stdin="Ein Hund rennt.\n\nEine Katze schläft.\n")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n")[:3] == ["A dog runs.", "", "A cat sleeps."]
+    res = run_cli("translate", str(mt_run), "--n-best", "3", "--beam", "4", "Ein Hund rennt.")
+    nbest = json.loads(res.stdout)["n_best"]
+    assert len(nbest) == 3 and nbest[0]["score"] >= nbest[1]["score"] >= nbest[2]["score"]
+
+
+def test_attention_plot(mt_run, tmp_path):
+    png = tmp_path / "att.png"
+    res = run_cli("translate", str(mt_run), "--plot-attention", str(png), "Ein Hund rennt.")
+    assert res.returncode == 0, res.stderr
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_overlong_source_is_truncated_with_a_warning(mt_run, caplog):
+    pipe = nlpseq.pipeline("translation", model=mt_run)
+    pipe.task.recipe.data.max_src_len = 5
+    with caplog.at_level("WARNING"):
+        (ans,) = pipe("Ein kleiner Hund rennt im Park auf der Straße am Strand.")
+    assert "truncated" in caplog.text and isinstance(ans["translation"], str)
+
+
+def test_run_of_another_task_is_refused(tiny_run):
+    with pytest.raises(RunDirError, match="not a 'translation' run"):
+        nlpseq.pipeline("translation", model=tiny_run)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "general", "dot"])
+@pytest.mark.parametrize("feeding", [True, False])
+def test_beam_output_does_not_depend_on_the_batch(attention, feeding):
+    model = small_model(attention=attention, input_feeding=feeding, hidden_size=32, embedding_dim=16)
+    torch.manual_seed(1)
+    lengths = torch.tensor([7, 3, 5, 1, 6])
+    src = torch.randint(4, 30, (5, 7)) * (torch.arange(7) < lengths[:, None])
+    together = beam_search(model, src, lengths, beam=4, n_best=2, max_len_b=6)
+    for i in range(5):
+        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], beam=4, n_best=2, max_len_b=6)
+        assert [h.tokens for h in alone[0]] == [h.tokens for h in together[i]]
+        assert [h.score for h in alone[0]] == pytest.approx([h.score for h in together[i]], abs=1e-4)
+
+
+def test_beam_of_one_is_greedy_and_beams_find_better_scores():
+    model = small_model(hidden_size=32, embedding_dim=16)
+    torch.manual_seed(2)
+    lengths = torch.tensor([6, 4, 6])
+    src = torch.randint(4, 30, (3, 6)) * (torch.arange(6) < lengths[:, None])
+    greedy = greedy_search(model, src, lengths, max_len_b=8, alpha=0.0)
+    one = beam_search(model, src, lengths, beam=1, max_len_b=8, alpha=0.0)
+    five = beam_search(model, src, lengths, beam=5, max_len_b=8, alpha=0.0)
+    for g, b1, b5 in zip(greedy, one, five):
+        assert g.tokens == b1[0].tokens
+        assert b1[0].score == pytest.approx(g.score, abs=1e-4)
+        assert b5[0].score >= b1[0].score - 1e-5
+        assert all(t not in (0, 1, 2) for t in b5[0].tokens)  # never pad, unk or bos
+
+
+def test_padding_is_ignored_by_the_loss():
+    model = small_model(hidden_size=32, embedding_dim=16, dropout=0.0, embedding_dropout=0.0)
+    first = {"src": torch.tensor([[5, 6, 7]]), "src_len": torch.tensor([3]),
+             "tgt_in": torch.tensor([[2, 5, 6]]), "tgt_out": torch.tensor([[5, 6, 3]])}
+    second = {"src": torch.tensor([[8, 9]]), "src_len": torch.tensor([2]),
+              "tgt_in": torch.tensor([[2, 7]]), "tgt_out": torch.tensor([[7, 3]])}
+    both = {"src": torch.tensor([[5, 6, 7], [8, 9, 0]]), "src_len": torch.tensor([3, 2]),
+            "tgt_in": torch.tensor([[2, 5, 6], [2, 7, 0]]), "tgt_out": torch.tensor([[5, 6, 3], [7, 3, 0]])}
+    a, b, ab = model(first), model(second), model(both)
+    assert ab["units"] == a["units"] + b["units"] == 5
+    total = a["loss"] * a["units"] + b["loss"] * b["units"]
+    assert float(ab["loss"] * ab["units"]) == pytest.approx(float(total), rel=1e-5)
