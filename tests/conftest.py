@@ -13,10 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    # Tests never write into the user's cache.
-    monkeypatch.setenv("NLPSEQ_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    # Tests never write into the user's cache; session-wide, so shared trained runs obey it too.
+    old = os.environ.get("NLPSEQ_CACHE")
+    os.environ["NLPSEQ_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
+    yield
+    if old is None:
+        os.environ.pop("NLPSEQ_CACHE", None)
+    else:
+        os.environ["NLPSEQ_CACHE"] = old
 
 
 def real_data(*parts: str) -> Path | None:

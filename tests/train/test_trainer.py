@@ -40,7 +40,7 @@ def test_accumulation_takes_one_step_per_k_batches(tmp_path):
 
 def test_training_reduces_loss_and_logs_metrics(tmp_path):
     data, x, y = toy_data()
-    model_mse = lambda m: {"mse": float(((m.lin(x).squeeze(-1) - y) ** 2).mean())}  # noqa: E731
+    model_mse = lambda m: {"mse": float(((m.lin(x).squeeze(-1) - y) ** 2).mean().detach())}  # noqa: E731
     tr = make(tmp_path, model_mse, epochs=30, lr=0.05)
     before = model_mse(tr.model)["mse"]
     tr.fit(data)

@@ -1,0 +1,39 @@
+"""Slow end-to-end runs on the real corpora (`make test-all`); skipped without NLPSEQ_DATA."""
+
+import json
+import os
+
+import pytest
+
+from ..conftest import ROOT, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.environ.get("NLPSEQ_DATA"), reason="needs the real corpora")]
+FAST = ["--set", "train.tensorboard=false", "--set", "train.progress=false"]
+
+
+def test_sst_bilstm_learns_real_sst(tmp_path):
+    out = tmp_path / "sst"
+    res = run_cli("train", str(ROOT / "recipes/sentiment/sst_bilstm.yaml"), "--out", str(out), *FAST,
+                  "--set", "train.max_steps=600", "--set", "train.eval_every=300", timeout=1800)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(run_cli("evaluate", str(out), "--data", "sst:dev", "--json").stdout)
+    assert metrics["root_fine"] > 33 and metrics["root_binary"] > 65, metrics  # chance: 20 and 50
+
+
+def test_rntn_learns_real_sst(tmp_path):
+    out = tmp_path / "rntn"
+    res = run_cli("train", str(ROOT / "recipes/trees/sst_rntn.yaml"), "--out", str(out), *FAST,
+                  "--set", "train.epochs=2", timeout=1800)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(run_cli("evaluate", str(out), "--data", "sst:dev", "--json").stdout)
+    assert metrics["phrase_fine"] > 70 and metrics["root_fine"] > 30, metrics
+
+
+def test_translator_learns_real_multi30k(tmp_path):
+    out = tmp_path / "mt"
+    res = run_cli("train", str(ROOT / "recipes/translation/multi30k_de_en_lstm.yaml"), "--out", str(out), *FAST,
+                  "--set", "train.max_steps=400", "--set", "train.eval_every=400", "--set", "text.vocab_size=4000",
+                  timeout=3600)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(run_cli("evaluate", str(out), "--data", "multi30k:val", "--beam", "1", "--json").stdout)
+    assert metrics["bleu"] > 5, metrics
