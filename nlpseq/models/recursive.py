@@ -17,17 +17,6 @@ from ..recipe import Section
 from ..registry import MODELS
 
 
-def _averaging_init(linear: nn.Linear, dim: int) -> None:
-    """W = [I/2, I/2] + small noise: a new phrase starts as the mean of its children, so early
-    training sees bag-of-words phrase vectors instead of random ones (as Stanford CoreNLP's RNTN)."""
-    with torch.no_grad():
-        r = 1.0 / (2 * dim) ** 0.5
-        linear.weight.uniform_(-r, r).mul_(0.1)
-        linear.weight[:, :dim] += 0.5 * torch.eye(dim)
-        linear.weight[:, dim:] += 0.5 * torch.eye(dim)
-        linear.bias.zero_()
-
-
 class RecursiveModel(nn.Module):
     """Bottom-up composition with a per-node classifier; subclasses define ``leaf`` and ``compose``.
 
@@ -93,7 +82,6 @@ class RecNN(RecursiveModel):
         super().__init__(cfg, vocab_size, num_labels, cfg.dim)
         self.dim = self.state_size = cfg.dim
         self.W = nn.Linear(2 * cfg.dim, cfg.dim)
-        _averaging_init(self.W, cfg.dim)
 
     def leaf(self, vectors: torch.Tensor) -> torch.Tensor:
         return vectors
@@ -115,7 +103,6 @@ class RNTN(RecursiveModel):
         super().__init__(cfg, vocab_size, num_labels, cfg.dim)
         d = self.dim = self.state_size = cfg.dim
         self.W = nn.Linear(2 * d, d)
-        _averaging_init(self.W, d)
         # V[i, k, j] is slice k of the paper's tensor V^[1:d] at (i, j); this layout makes the
         # bilinear term one matrix product (F.bilinear's backward runs a slow batched loop on CPU).
         # Small tensor weights: the model starts close to a plain RecNN.
