@@ -14,7 +14,7 @@ def test_sst_binary_drops_neutral_and_phrases_multiply(sst_dev):
     assert len(roots.labels) == len(roots.texts) > 0
     assert len(binary.labels) == sum(1 for g in roots.fine_gold if g != 2)
     assert set(binary.labels) == {0, 1}
-    assert len(phrases.labels) > 5 * len(roots.labels)
+    assert len(phrases.labels) > 3 * len(roots.labels)  # every tree adds its distinct phrases
     assert len(set(map(tuple, phrases.tokens))) <= len(phrases.tokens)
 
 
