@@ -118,6 +118,7 @@ class Trainer:
         """Restore the newest complete checkpoint; returns False when there is none."""
         found = load_latest_checkpoint(self.run)
         if found is None:
+            self.run.truncate_metrics(0)  # a run killed before its first checkpoint starts over cleanly
             return False
         weights, state = found
         self.model.load_state_dict(weights)
