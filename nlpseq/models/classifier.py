@@ -20,7 +20,7 @@ class RNNClassifier(nn.Module):
 
     class Config(Section):
         name: Literal["rnn_classifier"] = "rnn_classifier"
-        cell: str = "lstm"  # recurrent unit of the encoder
+        cell: str = "lstm"  # lstm | gru | elman | jordan | residual_lstm | rhn | sru | qrnn
         embedding_dim: int = 300
         hidden_size: int = 256  # per direction
         num_layers: int = 1
@@ -29,6 +29,10 @@ class RNNClassifier(nn.Module):
         dropout: float = 0.5  # before the output layer and between stacked layers
         embedding_dropout: float = 0.3
         word_dropout: float = 0.0  # chance of replacing a training token by <unk>
+        variational_dropout: float = 0.0  # on recurrent-layer inputs, one mask per sequence
+        recurrent_dropout: float = 0.0  # on the candidate update, without memory loss
+        zoneout: float = 0.0  # chance of a unit keeping its previous state
+        skip_connections: bool = False  # residual connections between stacked layers
         pretrained_vectors: str | None = None  # word2vec/GloVe text file
         freeze_embeddings: bool = False
 
@@ -37,7 +41,8 @@ class RNNClassifier(nn.Module):
         self.cfg = cfg
         self.embed = TokenEmbedding(vocab_size, cfg.embedding_dim, cfg.embedding_dropout, cfg.word_dropout)
         self.encoder = RecurrentEncoder(cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, cfg.bidirectional,
-                                        cfg.cell, cfg.dropout)
+                                        cfg.cell, cfg.dropout, cfg.variational_dropout, cfg.recurrent_dropout,
+                                        cfg.zoneout, cfg.skip_connections)
         size = self.encoder.output_size
         self.attn = nn.Linear(size, 1) if cfg.pooling == "attention" else None
         self.dropout = nn.Dropout(cfg.dropout)

@@ -1,7 +1,9 @@
 """Recurrent encoders over padded, variable-length batches.
 
-The ``cell`` names a recurrent unit; ``lstm`` and ``gru`` run on torch's fused kernels
-over packed sequences, so padded steps never touch the states or the gradients.
+The ``cell`` names a recurrent unit. ``lstm`` and ``gru`` run on torch's fused kernels over
+packed sequences unless a per-step regularizer (variational or recurrent dropout, zoneout) or
+skip connections need the Python loop of :class:`~nlpseq.nn.layers.CellRNN`; every other cell
+always uses that loop. Either way padded steps never touch the states or the gradients.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..errors import RecipeError, did_you_mean
+from .cells import CELLS
+from .layers import CellRNN
 
 FUSED_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -23,20 +27,30 @@ class RecurrentEncoder(nn.Module):
         hidden_size: state size per direction.
         num_layers: stacked layers.
         bidirectional: run a backward layer too and concatenate.
-        cell: ``lstm`` or ``gru``.
+        cell: a name in :data:`~nlpseq.nn.cells.CELLS` (lstm, gru, elman, jordan, residual_lstm, rhn, sru, qrnn).
         dropout: dropout between stacked layers.
+        variational_dropout, recurrent_dropout, zoneout, skip: see :class:`~nlpseq.nn.layers.CellLayer`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
-                 cell: str = "lstm", dropout: float = 0.0) -> None:
+                 cell: str = "lstm", dropout: float = 0.0, variational_dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, zoneout: float = 0.0, skip: bool = False) -> None:
         super().__init__()
-        if cell not in FUSED_CELLS:
-            raise RecipeError(f"model.cell: unknown cell '{cell}'{did_you_mean(cell, FUSED_CELLS)}; "
-                              f"choose from {', '.join(FUSED_CELLS)}")
+        if cell not in CELLS:
+            raise RecipeError(f"model.cell: unknown cell '{cell}'{did_you_mean(cell, CELLS)}; "
+                              f"choose from {', '.join(CELLS)}")
         self.cell = cell
         self.hidden_size, self.num_layers, self.bidirectional = hidden_size, num_layers, bidirectional
-        self.rnn = FUSED_CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                                     bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+        per_step = variational_dropout or recurrent_dropout or zoneout or skip
+        self.fused = cell in FUSED_CELLS and not per_step
+        between = dropout if num_layers > 1 else 0.0
+        if self.fused:
+            self.rnn = FUSED_CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                                         bidirectional=bidirectional, dropout=between)
+        else:
+            self.rnn = CellRNN(cell, input_size, hidden_size, num_layers, bidirectional, between, skip,
+                               variational_dropout=variational_dropout, recurrent_dropout=recurrent_dropout,
+                               zoneout=zoneout)
 
     @property
     def output_size(self) -> int:
@@ -49,6 +63,8 @@ class RecurrentEncoder(nn.Module):
             outputs (batch, time, output_size), zero at padded steps; the final hidden state
             (layers * directions, batch, hidden); the final cell state for LSTMs, else None.
         """
+        if not self.fused:
+            return self.rnn(x, lengths)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, state = self.rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))

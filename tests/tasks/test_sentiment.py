@@ -111,3 +111,15 @@ def test_pretrained_vectors_from_a_glove_file(tmp_path, tiny_run):
 
     with pytest.raises(DataError, match="vectors.txt:1: vector has 2 values"):
         load_word_vectors(f, vocab, 3)
+
+
+@pytest.mark.parametrize("cell", ["elman", "jordan", "residual_lstm", "rhn", "sru", "qrnn"])
+def test_every_cell_is_selectable_from_a_recipe(cell):
+    recipe = load_recipe(TINY_RECIPE, [f"model.cell={cell}", "model.zoneout=0.1", "model.variational_dropout=0.2",
+                                       "model.recurrent_dropout=0.1", "model.num_layers=2", "model.skip_connections=true"])
+    torch.manual_seed(0)
+    model = MODELS.get("rnn_classifier")(recipe.model, vocab_size=20, num_labels=5)
+    out = model({"ids": torch.tensor([[5, 6, 7], [8, 9, 0]]), "lengths": torch.tensor([3, 2]),
+                 "labels": torch.tensor([1, 3])})
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"]) and model.embed.weight.grad[5:10].abs().sum() > 0

@@ -1,0 +1,170 @@
+"""Recurrent cells stepped in Python, for what torch's fused kernels cannot do.
+
+Each cell declares how wide its input projection is; :class:`~nlpseq.nn.layers.CellLayer`
+computes that projection for every time step in one matrix product and then calls the cell
+once per step with the projected input and the previous state. States are tuples of tensors
+whose first element is the output ``h``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Cell(nn.Module):
+    """Base: ``proj_size`` input-projection features per step; ``forward(xw, state) -> state``."""
+
+    hidden_size: int
+    proj_size: int
+    state_count: int = 1  # how many tensors a state holds
+
+    def init_state(self, batch: int, ref: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(ref.new_zeros(batch, self.hidden_size) for _ in range(self.state_count))
+
+    def candidate_dropout(self, g: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        # Recurrent dropout without memory loss (Semeniuta et al. 2016): only the candidate is dropped.
+        return g if mask is None else g * mask
+
+
+class ElmanCell(Cell):
+    """h_t = tanh(W x_t + U h_{t-1} + b)."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, hidden_size
+        self.U = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def forward(self, xw, state, rec_mask=None):
+        return (torch.tanh(xw + self.U(state[0])),)
+
+
+class JordanCell(Cell):
+    """Jordan network: the previous output y_{t-1} is fed back; y_t = tanh(V h_t + c)."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, hidden_size
+        self.U = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.V = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, xw, state, rec_mask=None):
+        h = torch.tanh(xw + self.U(state[0]))
+        return (torch.tanh(self.V(h)),)
+
+
+class LSTMCell(Cell):
+    """The LSTM of torch.nn.LSTM (gate order i, f, g, o), so its weights can be copied across."""
+
+    state_count = 2
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, 4 * hidden_size
+        self.W_hh = nn.Linear(hidden_size, 4 * hidden_size)
+
+    def forward(self, xw, state, rec_mask=None):
+        h, c = state
+        i, f, g, o = (xw + self.W_hh(h)).chunk(4, -1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * self.candidate_dropout(torch.tanh(g), rec_mask)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+
+class GRUCell(Cell):
+    """The GRU of torch.nn.GRU: r and z gates, reset applied to the recurrent part of the candidate."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, 3 * hidden_size
+        self.W_hh = nn.Linear(hidden_size, 3 * hidden_size)
+
+    def forward(self, xw, state, rec_mask=None):
+        h = state[0]
+        xr, xz, xn = xw.chunk(3, -1)
+        hr, hz, hn = self.W_hh(h).chunk(3, -1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        n = self.candidate_dropout(torch.tanh(xn + r * hn), rec_mask)
+        return ((1 - z) * n + z * h,)
+
+
+class ResidualLSTMCell(Cell):
+    """Residual LSTM (Prakash et al. 2016): h_t = o_t * (W_p tanh(c_t) + W_h x_t)."""
+
+    state_count = 2
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, 5 * hidden_size  # i, f, g, o and W_h x
+        self.W_hh = nn.Linear(hidden_size, 4 * hidden_size)
+        self.W_p = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def forward(self, xw, state, rec_mask=None):
+        h, c = state
+        gates, shortcut = xw[..., : 4 * self.hidden_size], xw[..., 4 * self.hidden_size :]
+        i, f, g, o = (gates + self.W_hh(h)).chunk(4, -1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * self.candidate_dropout(torch.tanh(g), rec_mask)
+        return torch.sigmoid(o) * (self.W_p(torch.tanh(c)) + shortcut), c
+
+
+class RHNCell(Cell):
+    """Recurrent highway network (Zilly et al. 2016) with recurrence depth ``depth`` and coupled carry gate."""
+
+    def __init__(self, input_size: int, hidden_size: int, depth: int = 3) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, 2 * hidden_size  # the input enters the first micro-layer
+        self.R = nn.ModuleList(nn.Linear(hidden_size, 2 * hidden_size) for _ in range(depth))
+        with torch.no_grad():
+            for r in self.R:
+                r.bias[hidden_size:].fill_(-2.0)  # transform gates start mostly closed: carry the state
+
+    def forward(self, xw, state, rec_mask=None):
+        s = state[0]
+        for layer, r in enumerate(self.R):
+            pre = r(s) + (xw if layer == 0 else 0)
+            hh, t = pre.chunk(2, -1)
+            t = torch.sigmoid(t)
+            s = self.candidate_dropout(torch.tanh(hh), rec_mask) * t + s * (1 - t)
+        return (s,)
+
+
+class SRUCell(Cell):
+    """Simple recurrent unit (Lei et al. 2017): every matrix product is in the input projection;
+    the recurrence is element-wise. h_t = r ⊙ tanh(c_t) + (1 - r) ⊙ W_s x_t."""
+
+    state_count = 2
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, 4 * hidden_size  # x~, f, r, highway W_s x
+
+    def forward(self, xw, state, rec_mask=None):
+        _, c = state
+        xt, f, r, skip = xw.chunk(4, -1)
+        f, r = torch.sigmoid(f), torch.sigmoid(r)
+        c = f * c + (1 - f) * self.candidate_dropout(xt, rec_mask)
+        return r * torch.tanh(c) + (1 - r) * skip, c
+
+
+class QRNNCell(Cell):
+    """QRNN with fo-pooling (Bradbury et al. 2016); the width-2 convolution over time is the input
+    projection of [x_{t-1}; x_t] (see :class:`~nlpseq.nn.layers.CellLayer`)."""
+
+    state_count = 2
+    conv_width = 2
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, 3 * hidden_size  # z, f, o
+
+    def forward(self, xw, state, rec_mask=None):
+        _, c = state
+        z, f, o = xw.chunk(3, -1)
+        f = torch.sigmoid(f)
+        c = f * c + (1 - f) * self.candidate_dropout(torch.tanh(z), rec_mask)
+        return torch.sigmoid(o) * c, c
+
+
+CELLS: dict[str, type[Cell]] = {
+    "elman": ElmanCell, "jordan": JordanCell, "lstm": LSTMCell, "gru": GRUCell,
+    "residual_lstm": ResidualLSTMCell, "rhn": RHNCell, "sru": SRUCell, "qrnn": QRNNCell,
+}

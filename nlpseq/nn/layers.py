@@ -1,0 +1,122 @@
+"""Per-step recurrent layers over padded batches: any cell of :mod:`nlpseq.nn.cells`, stacked,
+bidirectional, with skip connections, variational/recurrent dropout and zoneout.
+
+Padded steps never change a state: after a sequence ends its state is carried unchanged, so the
+final state of every sequence is the one at its own last token.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data.batching import padding_mask
+from .cells import CELLS
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence of (batch, time, ...) within its own length; padding stays in place."""
+    t = torch.arange(x.size(1), device=x.device).unsqueeze(0)
+    lens = lengths.to(x.device).unsqueeze(1)
+    idx = torch.where(t < lens, lens - 1 - t, t)
+    return x.gather(1, idx.view(*idx.shape, *([1] * (x.dim() - 2))).expand_as(x))
+
+
+def _sequence_mask(p: float, shape: tuple, ref: torch.Tensor) -> torch.Tensor:
+    # One dropout mask per sequence, reused at every step (Gal & Ghahramani 2016).
+    return torch.bernoulli(ref.new_full(shape, 1 - p)) / (1 - p)
+
+
+class CellLayer(nn.Module):
+    """One direction of one layer: the input projection of all steps in one matmul, then the steps.
+
+    Args:
+        cell: a name in :data:`~nlpseq.nn.cells.CELLS`.
+        reverse: run right to left.
+        variational_dropout: dropout on the inputs with one mask per sequence.
+        recurrent_dropout: dropout on the candidate update, one mask per sequence (Semeniuta et al.).
+        zoneout: probability of keeping each unit's previous state (Krueger et al. 2016); at
+            evaluation the expectation is used, as in the paper.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, reverse: bool = False,
+                 variational_dropout: float = 0.0, recurrent_dropout: float = 0.0, zoneout: float = 0.0,
+                 **cell_options) -> None:
+        super().__init__()
+        self.cell = CELLS[cell](input_size, hidden_size, **cell_options)
+        self.width = getattr(self.cell, "conv_width", 1)
+        self.proj = nn.Linear(input_size * self.width, self.cell.proj_size)
+        self.reverse = reverse
+        self.variational_dropout, self.recurrent_dropout, self.zoneout = variational_dropout, recurrent_dropout, zoneout
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Outputs (batch, time, hidden), zero at padding, and the final state tuple."""
+        batch, steps, _ = x.shape
+        mask = padding_mask(lengths.to(x.device), steps)
+        if self.reverse:
+            x = reverse_padded(x, lengths)
+        if self.training and self.variational_dropout > 0:
+            x = x * _sequence_mask(self.variational_dropout, (batch, 1, x.size(2)), x)
+        if self.width == 2:  # width-2 convolution over time: [x_{t-1}; x_t]
+            x = torch.cat([nn.functional.pad(x, (0, 0, 1, 0))[:, :-1], x], -1)
+        xw = self.proj(x)
+        hidden = self.cell.hidden_size
+        rec_mask = (_sequence_mask(self.recurrent_dropout, (batch, hidden), x)
+                    if self.training and self.recurrent_dropout > 0 else None)
+        state = self.cell.init_state(batch, x)
+        outs = []
+        for t in range(steps):
+            new = self.cell(xw[:, t], state, rec_mask)
+            if self.zoneout > 0:
+                if self.training:
+                    keep = [torch.bernoulli(s.new_full(s.shape, self.zoneout)).bool() for s in new]
+                    new = tuple(torch.where(k, s, n) for k, s, n in zip(keep, state, new))
+                else:
+                    new = tuple(self.zoneout * s + (1 - self.zoneout) * n for s, n in zip(state, new))
+            live = mask[:, t].unsqueeze(1)
+            state = tuple(torch.where(live, n, s) for n, s in zip(new, state))
+            outs.append(state[0] * live)
+        out = torch.stack(outs, 1) if outs else x.new_zeros(batch, 0, hidden)
+        if self.reverse:
+            out = reverse_padded(out, lengths)
+        return out, state
+
+
+class CellRNN(nn.Module):
+    """Stacked, optionally bidirectional :class:`CellLayer` s with the output API of torch's RNNs.
+
+    Args:
+        skip: add each layer's input to its output when the sizes match (residual connections).
+        dropout: dropout between layers.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, skip: bool = False, **layer_options) -> None:
+        super().__init__()
+        dirs = 2 if bidirectional else 1
+        self.layers = nn.ModuleList()
+        for i in range(num_layers):
+            size = input_size if i == 0 else hidden_size * dirs
+            self.layers.append(nn.ModuleList(CellLayer(cell, size, hidden_size, reverse=d == 1, **layer_options)
+                                             for d in range(dirs)))
+        self.dropout = nn.Dropout(dropout)
+        self.skip = skip
+        self.has_cell_state = CELLS[cell].state_count == 2
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
+        """Returns outputs (batch, time, hidden*dirs), h_n and c_n (layers*dirs, batch, hidden; c_n may be None)."""
+        hs, cs = [], []
+        for i, directions in enumerate(self.layers):
+            if i > 0:
+                x = self.dropout(x)
+            results = [layer(x, lengths) for layer in directions]
+            out = torch.cat([r[0] for r in results], -1)
+            if self.skip and out.shape == x.shape:
+                out = out + x
+            x = out
+            for _, state in results:
+                hs.append(state[0])
+                cs.append(state[1] if len(state) > 1 else None)
+        h_n = torch.stack(hs)
+        c_n = torch.stack(cs) if self.has_cell_state else None
+        return x, h_n, c_n

@@ -1,0 +1,113 @@
+"""Per-step cells and layers: torch parity, gradcheck, padding, regularizers."""
+
+import pytest
+import torch
+
+from nlpseq.nn.cells import CELLS
+from nlpseq.nn.layers import CellLayer, CellRNN
+from nlpseq.nn.recurrent import RecurrentEncoder
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    # Parity and gradcheck need float64; set here, not at import, so other modules are unaffected.
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def copy_from_torch(ours: CellRNN, ref: torch.nn.RNNBase) -> None:
+    with torch.no_grad():
+        for i, directions in enumerate(ours.layers):
+            for d, layer in enumerate(directions):
+                sfx = f"_l{i}" + ("_reverse" if d else "")
+                layer.proj.weight.copy_(getattr(ref, "weight_ih" + sfx))
+                layer.proj.bias.copy_(getattr(ref, "bias_ih" + sfx))
+                layer.cell.W_hh.weight.copy_(getattr(ref, "weight_hh" + sfx))
+                layer.cell.W_hh.bias.copy_(getattr(ref, "bias_hh" + sfx))
+
+
+@pytest.mark.parametrize("name, cls", [("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU)])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_matches_torch_outputs_and_gradients(name, cls, bidirectional):
+    torch.manual_seed(0)
+    ref = cls(4, 5, num_layers=2, batch_first=True, bidirectional=bidirectional)
+    ours = CellRNN(name, 4, 5, num_layers=2, bidirectional=bidirectional)
+    copy_from_torch(ours, ref)
+    x = torch.randn(3, 6, 4, requires_grad=True)
+    lengths = torch.tensor([6, 6, 6])
+    ref_out, _ = ref(x)
+    out, _, _ = ours(x, lengths)
+    assert torch.allclose(out, ref_out, atol=1e-5)
+    g = torch.randn_like(out)
+    gx_ref, = torch.autograd.grad((ref_out * g).sum(), x)
+    gx, = torch.autograd.grad((out * g).sum(), x)
+    assert torch.allclose(gx, gx_ref, atol=1e-5)
+    w_ref = torch.autograd.grad((ref(x)[0] * g).sum(), ref.weight_hh_l0)[0]
+    w = torch.autograd.grad((ours(x, lengths)[0] * g).sum(), ours.layers[0][0].cell.W_hh.weight)[0]
+    assert torch.allclose(w, w_ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(CELLS))
+def test_gradcheck(name):
+    torch.manual_seed(0)
+    layer = CellLayer(name, 3, 2)
+    x = torch.randn(2, 3, 3, requires_grad=True)
+    lengths = torch.tensor([3, 2])
+    assert torch.autograd.gradcheck(lambda inp: layer(inp, lengths)[0], (x,), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(CELLS))
+def test_padding_never_changes_states(name):
+    torch.manual_seed(0)
+    rnn = CellRNN(name, 3, 4, num_layers=2, bidirectional=True).eval()
+    lengths = torch.tensor([5, 2, 4])
+    x = torch.randn(3, 5, 3)
+    out, h, _ = rnn(x, lengths)
+    for i, n in enumerate(lengths.tolist()):
+        alone, h_alone, _ = rnn(x[i : i + 1, :n], lengths[i : i + 1])
+        assert torch.allclose(out[i, :n], alone[0], atol=1e-10)
+        assert torch.allclose(h[:, i], h_alone[:, 0], atol=1e-10)
+        assert out[i, n:].abs().sum() == 0
+
+
+@pytest.mark.parametrize("option", ["variational_dropout", "recurrent_dropout"])
+def test_dropouts_are_identities_in_eval(option):
+    torch.manual_seed(0)
+    plain = CellLayer("lstm", 3, 4).eval()
+    regular = CellLayer("lstm", 3, 4, **{option: 0.5}).eval()
+    regular.load_state_dict(plain.state_dict())
+    x, lengths = torch.randn(2, 5, 3), torch.tensor([5, 3])
+    assert torch.equal(plain(x, lengths)[0], regular(x, lengths)[0])
+    regular.train()
+    assert not torch.equal(plain(x, lengths)[0], regular(x, lengths)[0])
+
+
+def test_variational_mask_is_shared_by_every_step():
+    torch.manual_seed(0)
+    layer = CellLayer("elman", 6, 6, variational_dropout=0.5).train()
+    with torch.no_grad():
+        layer.cell.U.weight.zero_()  # no recurrence: each output sees only its own (masked) input
+    x = torch.randn(1, 1, 6).expand(8, 7, 6)  # the same input at every step
+    out, _ = layer(x, torch.full((8,), 7))
+    assert torch.equal(out, out[:, :1].expand_as(out))  # so every step gives the same output
+    assert len({tuple(row.tolist()) for row in out[:, 0]}) > 1  # but each sequence has its own mask
+
+
+def test_zoneout_keeps_states_in_training_and_uses_the_expectation_in_eval():
+    torch.manual_seed(0)
+    frozen = CellLayer("gru", 3, 4, zoneout=1.0).train()
+    out, state = frozen(torch.randn(2, 5, 3), torch.tensor([5, 5]))
+    assert out.abs().sum() == 0 and state[0].abs().sum() == 0  # every unit kept its zero start state
+    half = CellLayer("gru", 3, 4, zoneout=0.5).eval()
+    plain = CellLayer("gru", 3, 4).eval()
+    plain.load_state_dict(half.state_dict())
+    x = torch.randn(1, 1, 3)
+    one = plain(x, torch.tensor([1]))[0]
+    assert torch.allclose(half(x, torch.tensor([1]))[0], 0.5 * one)  # 0.5 * zero start + 0.5 * update
+
+
+def test_encoder_uses_fused_kernels_only_when_no_per_step_feature_is_asked():
+    assert RecurrentEncoder(3, 4, cell="lstm").fused
+    assert not RecurrentEncoder(3, 4, cell="lstm", zoneout=0.1).fused
+    assert not RecurrentEncoder(3, 4, cell="sru").fused
