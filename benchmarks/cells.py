@@ -1,0 +1,60 @@
+"""Forward+backward time of every recurrent cell beside torch's fused nn.LSTM, in one run.
+
+Usage: python benchmarks/cells.py [--batch 32] [--steps 128] [--hidden 512] [--repeats 3] [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from nlpseq.nn.cells import CELLS
+from nlpseq.nn.layers import CellRNN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(module, x, lengths, repeats: int, fused: bool) -> float:
+    def run():
+        out = module(x)[0] if fused else module(x, lengths)[0]
+        out.sum().backward()
+
+    run()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=128)
+    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "cells.json"))
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    x = torch.randn(args.batch, args.steps, args.hidden, requires_grad=True)
+    lengths = torch.full((args.batch,), args.steps)
+    base = timed(torch.nn.LSTM(args.hidden, args.hidden, batch_first=True), x, lengths, args.repeats, fused=True)
+    rows = [("fused nn.LSTM", base)]
+    for name in CELLS:
+        rows.append((name, timed(CellRNN(name, args.hidden, args.hidden), x, lengths, args.repeats, fused=False)))
+    print(f"batch {args.batch}, {args.steps} steps, hidden {args.hidden}, threads={torch.get_num_threads()}")
+    print(f"{'cell':16} {'ms fwd+bwd':>11} {'x fused LSTM':>13}")
+    for name, sec in rows:
+        print(f"{name:16} {sec * 1000:11.1f} {sec / base:13.2f}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"config": vars(args), "seconds": dict(rows),
+                                           "ratio_to_fused_lstm": {n: s / base for n, s in rows}}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
