@@ -50,7 +50,6 @@ class TrainConfig(Section):
     metric: str | None = None  # dev metric that selects the best weights; null: the task's default
     checkpoint_every: int | None = None  # steps between resumable checkpoints; null: at each evaluation
     keep_checkpoints: int = 2
-    bptt: int | None = None  # truncated BPTT chunk length for stream tasks; null: full BPTT
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = False  # float16 autocast with loss scaling, on CUDA only
     threads: int | None = None  # torch intra-op threads; null: torch's default
