@@ -76,7 +76,7 @@ class Recipe:
 
     @property
     def model_name(self) -> str:
-        return getattr(self.model, "name")
+        return self.model.name  # type: ignore[attr-defined]
 
     def to_dict(self) -> dict[str, Any]:
         """Every key with its resolved value, as written into a run directory."""
