@@ -94,10 +94,11 @@ def parallel_pair(rng: random.Random) -> tuple[str, str]:
     if rng.random() < 0.5:
         adj = rng.choice(_DE_EN_ADJ)
         de_words += [indef, adj[gender], noun]
-        en_words += ["A", adj[3], en_noun]
+        en_words += [adj[3], en_noun]
     else:
         de_words += [indef, noun]
-        en_words += ["An" if en_noun[0] in "aeiou" else "A", en_noun]
+        en_words += [en_noun]
+    en_words.insert(0, "An" if en_words[0][0] in "aeiou" else "A")
     verb = rng.choice(_DE_EN_VERBS)
     de_words.append(verb[0])
     en_words.append(verb[1])
@@ -119,9 +120,9 @@ def write_parallel_sample(folder: str | Path, n_train: int = 600, n_val: int = 6
     folder = Path(folder)
     for split, part in (("train", pairs[:n_train]), ("val", pairs[n_train:])):
         for k, lang in enumerate(("de", "en")):
-            with atomic_path(folder / f"{split}.{lang}.gz") as tmp:
-                # mtime=0 keeps the archive bytes identical across runs.
-                with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
+            with atomic_path(folder / f"{split}.{lang}.gz") as tmp, open(tmp, "wb") as raw:
+                # No file name and mtime 0 in the header: the archive bytes are the same on every run.
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
                     fh.write(("\n".join(p[k] for p in part) + "\n").encode("utf-8"))
 
 
