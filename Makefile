@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test test-all clean
+.PHONY: setup browser demo test test-all clean
 
 $(BIN)/nlpseq: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ $(BIN)/nlpseq: pyproject.toml
 	touch $@
 
 setup: $(BIN)/nlpseq
+
+# Debian's Chromium for the page test (Playwright drives it); that test is skipped without it.
+browser:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: chromium could not be installed; the browser page test will be skipped" >&2
 
 demo: setup
 	$(BIN)/python -m nlpseq.demo

@@ -1,4 +1,4 @@
-"""The ``nlpseq`` command: train | evaluate | translate | sentiment | data."""
+"""The ``nlpseq`` command: train | evaluate | translate | sentiment | serve | data."""
 
 from __future__ import annotations
 
@@ -119,6 +119,26 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .serve import Limits, create_app, load_served
+    except ImportError as exc:
+        raise NlpseqError(f"nlpseq serve needs the serve extra ({exc.name} is missing): "
+                          "pip install 'nlpseq[serve]'") from None
+    if not (args.sentiment or args.translate):
+        raise NlpseqError("nlpseq serve: give --sentiment RUN_DIR and/or --translate RUN_DIR")
+    limits = Limits(max_texts=args.max_texts, max_chars=args.max_chars, max_body_bytes=args.max_body_bytes,
+                    max_beam=args.max_beam, timeout_s=args.timeout, max_batch=args.max_batch,
+                    max_wait_ms=args.max_wait_ms, batching=not args.no_batching)
+    models = {kind: load_served(kind, path, args.threads)
+              for kind, path in (("sentiment", args.sentiment), ("translate", args.translate)) if path}
+    uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
+                access_log=args.log_level == "debug")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from .data.corpora import CORPORA, get_corpus, locate
 
@@ -177,6 +197,23 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--n-best", type=int, default=1, help="print the K best translations as JSON lines")
     tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
     tr.set_defaults(func=_cmd_translate)
+
+    sv = sub.add_parser("serve", help="serve sentiment and translation over HTTP (FastAPI, uvicorn)")
+    sv.add_argument("--sentiment", metavar="RUN_DIR", help="run behind POST /v1/sentiment")
+    sv.add_argument("--translate", metavar="RUN_DIR", help="run behind POST /v1/translate")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--threads", type=int, help="torch threads for the model (default: torch's)")
+    sv.add_argument("--max-texts", type=int, default=64, help="texts per request (default 64)")
+    sv.add_argument("--max-chars", type=int, default=2000, help="characters per text (default 2000)")
+    sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body size (default 1 MiB)")
+    sv.add_argument("--max-beam", type=int, default=10, help="largest beam a request may ask (default 10)")
+    sv.add_argument("--timeout", type=float, default=10.0, help="seconds before a request gets 503 (default 10)")
+    sv.add_argument("--max-batch", type=int, default=64, help="texts per model call across requests (default 64)")
+    sv.add_argument("--max-wait-ms", type=float, default=2.0, help="wait for a batch to fill (default 2 ms)")
+    sv.add_argument("--no-batching", action="store_true", help="one model call per request")
+    sv.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    sv.set_defaults(func=_cmd_serve)
 
     d = sub.add_parser("data", help="list, locate or download corpora")
     d.add_argument("action", choices=["list", "path", "get"])

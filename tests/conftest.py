@@ -63,3 +63,23 @@ def tiny_run(tmp_path_factory) -> Path:
     res = run_cli("train", str(TINY_RECIPE), "--out", str(out), *TINY_FAST)
     assert res.returncode == 0, res.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def mt_run(tmp_path_factory) -> Path:
+    """A German-English translator trained once on the bundled parallel sample."""
+    out = tmp_path_factory.mktemp("mt") / "de_en"
+    res = run_cli("train", str(ROOT / "recipes" / "translation" / "tiny_de_en.yaml"), "--out", str(out),
+                  "--set", "train.tensorboard=false", "--set", "train.epochs=6", "--set", "train.threads=1")
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def rntn_run(tmp_path_factory) -> Path:
+    """An RNTN trained once on the bundled toy treebank."""
+    out = tmp_path_factory.mktemp("trees") / "rntn"
+    res = run_cli("train", str(ROOT / "recipes" / "trees" / "tiny_rntn.yaml"), "--out", str(out),
+                  "--set", "train.tensorboard=false", "--set", "train.threads=1")
+    assert res.returncode == 0, res.stderr
+    return out

@@ -14,15 +14,6 @@ from ..conftest import ROOT, run_cli
 RECIPE = ROOT / "recipes" / "translation" / "tiny_de_en.yaml"
 
 
-@pytest.fixture(scope="module")
-def mt_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mt") / "de_en"
-    res = run_cli("train", str(RECIPE), "--out", str(out), "--set", "train.tensorboard=false",
-                  "--set", "train.epochs=6", "--set", "train.threads=1")
-    assert res.returncode == 0, res.stderr
-    return out
-
-
 def small_model(**overrides):
     recipe = load_recipe(RECIPE, [f"model.{k}={v}" for k, v in overrides.items()])
     torch.manual_seed(0)

@@ -11,15 +11,6 @@ RECIPE = ROOT / "recipes" / "trees" / "tiny_rntn.yaml"
 TREE = "(3 (2 (2 the) (2 film)) (3 (2 is) (3 (2 very) (3 good))))"
 
 
-@pytest.fixture(scope="module")
-def rntn_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("trees") / "rntn"
-    res = run_cli("train", str(RECIPE), "--out", str(out), "--set", "train.tensorboard=false",
-                  "--set", "train.threads=1")
-    assert res.returncode == 0, res.stderr
-    return out
-
-
 def test_rntn_learns_phrase_labels_on_the_toy_treebank(rntn_run):
     metrics = json.loads(run_cli("evaluate", str(rntn_run), "--json").stdout)
     assert set(metrics) >= {"phrase_fine", "root_fine", "phrase_binary", "root_binary"}

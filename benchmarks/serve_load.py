@@ -1,0 +1,134 @@
+"""Load test of ``nlpseq serve``: concurrent single-sentence requests, with and without micro-batching.
+
+Usage: python benchmarks/serve_load.py RUN_DIR [--clients 32] [--seconds 15] [--rounds 2] [--json OUT.json]
+
+The service runs in its own process (``nlpseq serve``), this script is the second process: it keeps
+``--clients`` connections busy, each sending one sentence per request and waiting for the answer,
+for a bounded time. The two modes alternate ``--rounds`` times so that both see the same machine
+load; the table gives each mode's requests/s and p50/p99 latency over all its rounds, and counts
+5xx answers (the target is none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sentiment_pipeline import sentences  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(run: str, port: int, batching: bool, threads: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "nlpseq.cli", "serve", "--sentiment", run, "--port", str(port),
+           "--threads", str(threads)] + ([] if batching else ["--no-batching"])
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the service exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the service did not start within 120 s")
+
+
+async def load(port: int, texts: list[str], clients: int, seconds: float) -> dict:
+    url = f"http://127.0.0.1:{port}/v1/sentiment"
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    stop = time.perf_counter() + seconds
+
+    async def client(session: aiohttp.ClientSession, k: int) -> None:
+        i = k
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            async with session.post(url, json={"text": texts[i % len(texts)]}) as res:
+                await res.read()
+                statuses[res.status] = statuses.get(res.status, 0) + 1
+            latencies.append(time.perf_counter() - t0)
+            i += clients
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async with session.post(url, json={"texts": texts[:8]}) as res:  # warm-up
+            await res.read()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(session, k) for k in range(clients)))
+        elapsed = time.perf_counter() - t0
+    return {"latencies": latencies, "statuses": statuses, "elapsed": elapsed}
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run")
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads in the service")
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
+    args = ap.parse_args()
+    texts = sentences(2000)
+    modes = {"micro-batching": True, "one request, one forward": False}
+    totals = {m: {"latencies": [], "statuses": {}, "elapsed": 0.0} for m in modes}
+    for _ in range(args.rounds):
+        for mode, batching in modes.items():
+            port = free_port()
+            proc = start_server(args.run, port, batching, args.threads)
+            try:
+                res = asyncio.run(load(port, texts, args.clients, args.seconds))
+            finally:
+                proc.terminate()
+                proc.wait(30)
+            t = totals[mode]
+            t["latencies"] += res["latencies"]
+            t["elapsed"] += res["elapsed"]
+            for code, n in res["statuses"].items():
+                t["statuses"][code] = t["statuses"].get(code, 0) + n
+    rows = []
+    for mode, t in totals.items():
+        n = len(t["latencies"])
+        rows.append({"mode": mode, "requests": n, "requests_per_s": n / t["elapsed"],
+                     "p50_ms": percentile(t["latencies"], 50) * 1000, "p99_ms": percentile(t["latencies"], 99) * 1000,
+                     "status_5xx": sum(v for k, v in t["statuses"].items() if k >= 500),
+                     "status_other": sum(v for k, v in t["statuses"].items() if k != 200)})
+    print(f"{args.clients} clients, {args.rounds} x {args.seconds:g} s per mode, service threads={args.threads}, "
+          f"cpus={os.cpu_count()}")
+    print(f"{'mode':26} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'5xx':>5} {'non-200':>8}")
+    for r in rows:
+        print(f"{r['mode']:26} {r['requests']:9d} {r['requests_per_s']:8.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
+              f"{r['status_5xx']:5d} {r['status_other']:8d}")
+    speedup = rows[0]["requests_per_s"] / max(rows[1]["requests_per_s"], 1e-9)
+    print(f"micro-batching throughput: {speedup:.1f}x one request, one forward")
+    out = {"clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "threads": args.threads,
+           "run": str(args.run), "rows": rows, "speedup": speedup}
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

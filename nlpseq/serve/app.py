@@ -1,0 +1,267 @@
+"""The HTTP service: sentiment and translation endpoints over the pipelines, with limits and micro-batching."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..errors import NlpseqError
+from .batcher import MicroBatcher
+from .limits import BodySizeLimit, Limits
+
+STATIC = Path(__file__).with_name("static")
+
+
+@dataclass
+class ServedModel:
+    """One loaded run behind an endpoint: ``answer(items, **options)`` is what the batcher calls."""
+
+    name: str
+    task: str
+    model: str
+    labels: list[str]
+    answer: Callable[..., list[dict[str, Any]]]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = None) -> ServedModel:
+    """Open ``run_dir`` as the model behind ``/v1/<kind>`` (``sentiment`` or ``translate``).
+
+    Weights come from the run's safetensors file; nothing is unpickled.
+    """
+    from ..api import pipeline
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    pipe = pipeline("translation" if kind == "translate" else "sentiment", model=run_dir)
+    info = pipe.task.run.info()
+    answer = _sentiment_answer(pipe) if kind == "sentiment" else pipe
+    return ServedModel(name=Path(run_dir).resolve().name, task=info.get("task", kind), model=info.get("model", ""),
+                       labels=pipe.labels, answer=answer, info=info)
+
+
+def _sentiment_answer(pipe: Callable[..., list[dict]]) -> Callable[..., list[dict]]:
+    def answer(texts: list[str], phrases: bool = False, render: bool = False) -> list[dict]:
+        out = pipe(texts)
+        if out and "tree" not in out[0]:
+            if phrases or render:
+                raise NlpseqError("'phrases' and 'render' need a tree model (rntn, recnn, treelstm)")
+            return out
+        if render:
+            from nltk import Tree
+
+            from ..render import to_svg
+
+            for ans in out:
+                ans["svg"] = to_svg(Tree.fromstring(ans["tree"]))
+        if not phrases:
+            for ans in out:
+                ans.pop("phrases", None)
+        return out
+
+    return answer
+
+
+class _Texts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, description="one text (or give 'texts')")
+    texts: list[str] | None = Field(None, description="several texts, answered in order")
+
+    def items(self) -> list[str]:
+        if (self.text is None) == (self.texts is None):
+            raise _Unprocessable("give exactly one of 'text' and 'texts'")
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class SentimentRequest(_Texts):
+    phrases: bool = Field(False, description="tree models: a label for every phrase, and the labelled tree")
+    render: bool = Field(False, description="tree models: an SVG drawing of each labelled tree")
+
+
+class TranslateRequest(_Texts):
+    beam: int | None = Field(None, ge=1, description="beam size; 1 is greedy; default: the model's")
+    n_best: int = Field(1, ge=1, description="return the K best translations of each text")
+
+
+class Phrase(BaseModel):
+    text: str
+    label: str
+    score: float
+    scores: dict[str, float]
+
+
+class SentimentAnswer(BaseModel):
+    label: str
+    score: float
+    scores: dict[str, float]
+    tree: str | None = None
+    phrases: list[Phrase] | None = None
+    svg: str | None = None
+
+
+class Hypothesis(BaseModel):
+    translation: str
+    score: float
+
+
+class TranslationAnswer(BaseModel):
+    translation: str
+    score: float
+    n_best: list[Hypothesis] | None = None
+
+
+class SentimentResponse(BaseModel):
+    model: str
+    results: list[SentimentAnswer]
+
+
+class TranslateResponse(BaseModel):
+    model: str
+    results: list[TranslationAnswer]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    limit: str | None = None
+
+
+class _Unprocessable(Exception):
+    pass
+
+
+class _Unavailable(Exception):
+    pass
+
+
+class _NotLoaded(Exception):
+    pass
+
+
+class _LimitExceeded(Exception):
+    def __init__(self, message: str, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 413, 422, 503)}
+
+
+def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> FastAPI:
+    """The FastAPI app serving ``models`` (keys ``sentiment`` and/or ``translate``) under ``limits``."""
+    limits = limits or Limits()
+    batchers = {kind: MicroBatcher(m.answer, limits.max_batch, limits.max_wait_ms, limits.batching)
+                for kind, m in models.items()}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        for b in batchers.values():
+            b.close()
+
+    extra: dict[str, Any] = {}
+    if "telemetry" in inspect.signature(FastAPI).parameters:
+        # OpenTelemetry hooks cost a provider lookup per request; nothing here configures them.
+        extra["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    app = FastAPI(title="nlpseq", version=__version__, lifespan=lifespan,
+                  description="Sentiment analysis and translation with recurrent and recursive networks.", **extra)
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.state.models, app.state.limits, app.state.batchers = models, limits, batchers
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": (), "type": ""}
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        if err.get("type") == "json_invalid":
+            message = f"malformed JSON at character {loc[0]}" if loc else "malformed JSON"
+        elif err.get("type") == "model_attributes_type" and not loc:
+            message = "the request body must be a JSON object"
+        else:
+            message = f"{'.'.join(loc)}: {err['msg']}" if loc else err["msg"]
+        return JSONResponse({"error": message}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(_NotLoaded)
+    async def _not_loaded(request: Request, exc: _NotLoaded) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(_Unprocessable)
+    async def _unprocessable(request: Request, exc: _Unprocessable) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+
+    @app.exception_handler(_LimitExceeded)
+    async def _too_large(request: Request, exc: _LimitExceeded) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "limit": exc.limit}, status_code=413)
+
+    async def run(kind: str, items: list[str], **options: Any) -> list[dict]:
+        if kind not in models:
+            raise _NotLoaded(f"no {kind} model is loaded (start the service with --{kind} RUN_DIR)")
+        if not items:
+            raise _Unprocessable("'texts' is empty")
+        if len(items) > limits.max_texts:
+            raise _LimitExceeded(f"{len(items)} texts, over the limit of {limits.max_texts} (max_texts)", "max_texts")
+        for i, t in enumerate(items):
+            if len(t) > limits.max_chars:
+                raise _LimitExceeded(f"text {i} has {len(t)} characters, over the limit of {limits.max_chars} "
+                                     "(max_chars)", "max_chars")
+        try:
+            return await asyncio.wait_for(batchers[kind].submit(items, **options), limits.timeout_s)
+        except asyncio.TimeoutError:
+            raise _Unavailable(f"the {kind} model did not answer within {limits.timeout_s:g} s (timeout_s)") from None
+        except (NlpseqError, ValueError) as exc:
+            raise _Unprocessable(str(exc)) from None
+
+    @app.exception_handler(_Unavailable)
+    async def _unavailable(request: Request, exc: _Unavailable) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+
+    @app.post("/v1/sentiment", response_model=SentimentResponse, response_model_exclude_none=True,
+              responses=_ERRORS, summary="Label texts (or, for tree models, every phrase of bracketed trees)")
+    async def sentiment(req: SentimentRequest) -> dict[str, Any]:
+        results = await run("sentiment", req.items(), phrases=req.phrases, render=req.render)
+        return {"model": models["sentiment"].name, "results": results}
+
+    @app.post("/v1/translate", response_model=TranslateResponse, response_model_exclude_none=True,
+              responses=_ERRORS, summary="Translate texts with beam search")
+    async def translate(req: TranslateRequest) -> dict[str, Any]:
+        if req.beam is not None and req.beam > limits.max_beam:
+            raise _LimitExceeded(f"beam {req.beam} is over the limit of {limits.max_beam} (max_beam)", "max_beam")
+        if req.n_best > (req.beam or limits.max_beam):
+            raise _Unprocessable(f"n_best {req.n_best} is larger than the beam")
+        results = await run("translate", req.items(), beam=req.beam, n_best=req.n_best)
+        return {"model": models["translate"].name, "results": results}
+
+    @app.get("/healthz", summary="Liveness, and how many model calls and texts each model has served")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "models": {kind: {"model_calls": b.batches, "texts": b.items}
+                                           for kind, b in batchers.items()}}
+
+    @app.get("/v1/models", summary="The loaded models")
+    async def list_models() -> dict[str, Any]:
+        return {"nlpseq": __version__, "models": [
+            {"endpoint": f"/v1/{kind}", "name": m.name, "task": m.task, "model": m.model, "labels": m.labels,
+             "version": m.info.get("nlpseq", __version__)} for kind, m in models.items()]}
+
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> str:
+        return page
+
+    return app

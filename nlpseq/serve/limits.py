@@ -1,0 +1,71 @@
+"""Service limits, and the middleware that refuses request bodies over the size limit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+@dataclass
+class Limits:
+    """What one request may ask, and how requests are batched; every field is a ``serve`` option."""
+
+    max_texts: int = 64  # texts per request
+    max_chars: int = 2000  # characters per text
+    max_body_bytes: int = 1 << 20  # request body
+    max_beam: int = 10  # translation beam size
+    timeout_s: float = 10.0  # a request waiting longer for the model gets 503
+    max_batch: int = 64  # texts per model call, across requests
+    max_wait_ms: float = 2.0  # how long a request waits for others to join its batch
+    batching: bool = True  # False: one model call per request (the benchmark's baseline)
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 for a body over ``max_bytes``, by its Content-Length or as it streams in."""
+
+    def __init__(self, app: Callable, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        if declared is None:
+            # A streamed (chunked) body: read it here, within the limit, and hand the app a replay.
+            messages, seen = [], 0
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    await self._refuse(send)
+                    return
+                if not message.get("more_body", False):
+                    break
+            replay = iter(messages)
+
+            async def replay_receive() -> Message:
+                return next(replay, None) or await receive()
+
+            await self.app(scope, replay_receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"error": f"request body over the limit of {self.max_bytes} bytes (max_body_bytes)",
+                           "limit": "max_body_bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,34 @@
+"""Schema-driven fuzzing of the service's OpenAPI spec: whatever a client sends, never a 5xx."""
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from nlpseq.serve import Limits, create_app, load_served  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def api_schema(tiny_run, mt_run):
+    app = create_app({"sentiment": load_served("sentiment", tiny_run), "translate": load_served("translate", mt_run)},
+                     Limits(max_texts=8, max_chars=300, max_beam=4, timeout_s=30))
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+def test_no_server_errors(api_schema):
+    # The Python API rather than the pytest plugin: the schema needs trained runs from fixtures.
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert {op.path for op in operations} >= {"/v1/sentiment", "/v1/translate", "/healthz", "/v1/models"}
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+        def check(case):
+            response = case.call()
+            assert response.status_code < 500, (
+                f"{case.method} {case.path} {case.body!r} -> {response.status_code} {response.text}")
+            if response.status_code >= 400:
+                assert "error" in response.json()  # every refusal is a JSON object naming the problem
+
+        check()
