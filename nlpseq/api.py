@@ -18,10 +18,20 @@ from .train.trainer import Trainer, seed_everything, select_device
 def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDir:
     """Train ``recipe`` into the run directory ``out`` (continuing it when ``resume``).
 
+    Under ``torchrun`` every process calls this: rank 0 creates the run directory and fits the
+    text layer, the others then read the same data, and all of them train one model with
+    ``DistributedDataParallel``; only rank 0 writes.
+
     Raises:
         RunDirError: ``out`` holds another run and ``resume`` is false.
     """
-    run = RunDir.create(out, recipe.dump(), resume=resume)
+    from .train.distributed import from_environment
+
+    dist = from_environment(recipe.train.device)
+    run = RunDir(out)
+    if dist.is_main:
+        run = RunDir.create(out, recipe.dump(), resume=resume)
+    dist.barrier()
     if resume and (run / "recipe.yaml").exists():
         from .recipe import build_recipe
 
@@ -29,16 +39,23 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
         recipe = build_recipe(run.recipe_tree(), str(run / "recipe.yaml"))
     seed_everything(recipe.seed)
     task: Task = TASKS.get(recipe.task)(recipe, run)
+    task.writes_run = dist.is_main
+    if not dist.is_main:
+        dist.barrier()  # rank 0 fits the text layer and fills the data cache first
     train_data, dev = task.prepare()
+    if dist.is_main:
+        dist.barrier()
     torch.manual_seed(recipe.seed)  # weights do not depend on how much randomness data preparation used
     model = task.build_model()
-    run.write_info({"nlpseq": __version__, "task": recipe.task, "model": recipe.model_name, **task.info()})
+    if dist.is_main:
+        run.write_info({"nlpseq": __version__, "task": recipe.task, "model": recipe.model_name, **task.info()})
     metric = recipe.train.metric or task.metric
     evaluate = (lambda m: task.evaluate(m, dev)) if dev is not None else None
-    trainer = Trainer(model, recipe.train, run, recipe.seed, evaluate, metric, task.higher_is_better)
+    trainer = Trainer(model, recipe.train, run, recipe.seed, evaluate, metric, task.higher_is_better, dist)
     if resume:
         trainer.resume()
     trainer.fit(train_data)
+    dist.barrier()
     return run
 
 

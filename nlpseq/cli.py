@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,9 +17,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .api import train
     from .recipe import load_recipe
 
+    from .train.distributed import shutdown
+
     recipe = load_recipe(args.recipe, args.set)
     out = args.out or str(Path("runs") / Path(args.recipe).stem)
-    run = train(recipe, out, resume=args.resume)
+    try:
+        run = train(recipe, out, resume=args.resume)
+    finally:
+        shutdown()
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun, rank 0 reports for the job
     best = [r for r in run.read_metrics() if r.get("split") == "dev"]
     print(f"run directory: {run.path}")
     if best:

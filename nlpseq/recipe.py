@@ -45,6 +45,7 @@ class TrainConfig(Section):
     min_lr: float = 0.0
     clip_norm: float | None = 5.0  # clip the global gradient norm; null turns it off
     clip_value: float | None = None  # clip each gradient element to [-v, v]
+    log_every: int = 50  # optimizer steps between training-loss records
     eval_every: int | None = None  # optimizer steps between dev evaluations; null: once per epoch
     patience: int | None = None  # stop after this many evaluations without a better dev metric
     metric: str | None = None  # dev metric that selects the best weights; null: the task's default
@@ -52,6 +53,7 @@ class TrainConfig(Section):
     keep_checkpoints: int = 2
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = False  # float16 autocast with loss scaling, on CUDA only
+    find_unused_parameters: bool = False  # distributed runs: a model with parameters some batches skip
     threads: int | None = None  # torch intra-op threads; null: torch's default
     tensorboard: bool = True
     progress: bool = True

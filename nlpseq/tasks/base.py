@@ -29,6 +29,8 @@ class Task:
 
     def __init__(self, recipe: Recipe, run: RunDir) -> None:
         self.recipe, self.run = recipe, run
+        # False on distributed ranks other than 0: they fit the same text layer but never save it.
+        self.writes_run = True
 
     # training side
     def prepare(self) -> tuple[TrainData, Any]:

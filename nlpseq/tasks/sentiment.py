@@ -107,8 +107,11 @@ class SentimentTask(Task):
         self.label_names = self._label_names()
         tokens = self._tokens(train)
         t = self.recipe.text
-        self.vocab = Vocab.build(tokens, t.min_freq, t.max_size)
-        self.vocab.save(self.run / VOCAB)
+        if self.writes_run:
+            self.vocab = Vocab.build(tokens, t.min_freq, t.max_size)
+            self.vocab.save(self.run / VOCAB)
+        else:  # a distributed rank other than 0 uses the vocabulary rank 0 built
+            self.vocab = Vocab.load(self.run / VOCAB)
         digest = file_digest(resolve_ref(d.train)) if d.train else d.corpus
         ds = self._encode(train, [digest, "train", len(train.labels)])
         lengths = ds.data.column("length").to_pylist()  # one Arrow read, not one per example

@@ -104,7 +104,9 @@ class TranslationTask(Task):
         sp_args = dict(vocab_size=t.vocab_size, model_type=t.model_type, character_coverage=t.character_coverage,
                        input_sentence_size=t.input_sentence_size, seed=self.recipe.seed)
         src_path, tgt_path = self._tokenizer_paths()
-        if t.joint:
+        if not self.writes_run:
+            self.load_text()  # rank 0 trained the SentencePiece models: every rank must use those pieces
+        elif t.joint:
             self.src_sp = self.tgt_sp = SentencePieceTokenizer.train(train.sources + train.references, **sp_args)
             self.src_sp.save(src_path)
         else:
@@ -211,8 +213,25 @@ class TranslationTask(Task):
         t0 = time.perf_counter()
         hyps = [h[0]["translation"] for h in self.translate(model, data.sources, beam=beam)]
         seconds = time.perf_counter() - t0
-        return {**bleu_chrf(hyps, data.references), "count": len(hyps), "beam": beam,
+        return {**bleu_chrf(hyps, data.references), "loss": self.loss(model, data), "count": len(hyps), "beam": beam,
                 "sentences_per_s": len(hyps) / max(seconds, 1e-9)}
+
+    def loss(self, model: torch.nn.Module, data: ParallelSet, batch_tokens: int = 6000) -> float:
+        """The training objective on ``data`` (teacher-forced, per target piece): the validation loss curve."""
+        src_vocab, tgt_vocab = self.src_sp.vocab(), self.tgt_sp.vocab()
+        src = [src_vocab.encode(self.src_sp.tokenize(s))[: self.recipe.data.max_src_len] for s in data.sources]
+        tgt = [tgt_vocab.encode(self.tgt_sp.tokenize(t)) for t in data.references]
+        device = next(model.parameters()).device
+        total, units = 0.0, 0
+        model.eval()
+        with torch.inference_mode():
+            for idx in bucket_by_length([max(len(a), len(b) + 1) for a, b in zip(src, tgt)], batch_tokens, 512,
+                                        shuffle=False):
+                batch = self.collate([src[i] for i in idx], [tgt[i] for i in idx])
+                out = model({k: v.to(device) for k, v in batch.items()})
+                total += float(out["loss"]) * int(out["units"])
+                units += int(out["units"])
+        return total / max(units, 1)
 
     def answer(self, model: torch.nn.Module, inputs: Any, beam: int | None = None, n_best: int = 1,
                **options: Any) -> list[dict[str, Any]]:

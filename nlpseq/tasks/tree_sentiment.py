@@ -71,8 +71,11 @@ class TreeSentimentTask(Task):
         d, t = self.recipe.data, self.recipe.text
         train, dev = self._read(d.train), self._read(d.dev)
         tokens = [[w.lower() if t.lowercase else w for w in tree_tokens(tr)] for tr in train.trees]
-        self.vocab = Vocab.build(tokens, t.min_freq)
-        self.vocab.save(self.run / VOCAB)
+        if self.writes_run:
+            self.vocab = Vocab.build(tokens, t.min_freq)
+            self.vocab.save(self.run / VOCAB)
+        else:  # a distributed rank other than 0 uses the vocabulary rank 0 built
+            self.vocab = Vocab.load(self.run / VOCAB)
         strings = [tr.pformat(margin=1 << 30) for tr in train.trees]
         vocab, low = self.vocab, t.lowercase
 

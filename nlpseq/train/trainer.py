@@ -7,6 +7,7 @@ about it: the task supplies the examples, the collate function and the evaluatio
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -21,6 +22,7 @@ from ..data.batching import bucket_by_length
 from ..recipe import TrainConfig
 from ..run import TENSORBOARD, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .distributed import SINGLE, Distributed
 from .optim import Schedule, build_optimizer, clip_gradients, l2_penalty
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ class Progress:
     """Where training stands; saved in every checkpoint."""
 
     epoch: int = 0
-    batch_in_epoch: int = 0  # micro-batches of this epoch already consumed
+    batch_in_epoch: int = 0  # micro-batches of this epoch already consumed, by all processes together
     step: int = 0  # optimizer steps
     best: float | None = None
     bad_evals: int = 0
@@ -80,6 +82,8 @@ class Trainer:
         evaluate: ``model -> metrics`` on the dev set, or None.
         metric: name of the dev metric that selects the best weights.
         higher_is_better: direction of that metric.
+        dist: this process's rank under torchrun; the model is then wrapped in
+            ``DistributedDataParallel`` and only rank 0 writes the run directory.
     """
 
     def __init__(
@@ -91,17 +95,26 @@ class Trainer:
         evaluate: Callable[[torch.nn.Module], dict[str, float]] | None,
         metric: str,
         higher_is_better: bool,
+        dist: Distributed = SINGLE,
     ) -> None:
-        self.cfg, self.run, self.seed = cfg, run, seed
-        self.device = select_device(cfg.device)
+        self.cfg, self.run, self.seed, self.dist = cfg, run, seed, dist
+        self.device = dist.device(cfg.device)
         self.model = model.to(self.device)
+        self.progress = Progress()
+        self.net: torch.nn.Module = self.model  # what the loop calls: the model, or its DDP wrapper
+        if dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            # DDP broadcasts rank 0's weights, so every rank starts from the same model.
+            self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda"
+                                               else None, find_unused_parameters=cfg.find_unused_parameters)
+            self._reseed_rank()
         self.evaluate_fn = evaluate
         self.metric, self.higher = metric, higher_is_better
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
         self.schedule = Schedule(self.optimizer, cfg)
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.progress = Progress()
         self._tb = None
 
     # -- state -----------------------------------------------------------------------------------
@@ -128,15 +141,28 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         self.progress = Progress(**state["progress"])
-        self.run.truncate_metrics(self.progress.step)
+        self._reseed_rank()
+        if self.dist.is_main:
+            self.run.truncate_metrics(self.progress.step)
         log.info("resumed at step %d (epoch %d)", self.progress.step, self.progress.epoch)
         return True
 
+    def _reseed_rank(self) -> None:
+        # Ranks other than 0 draw their own dropout masks, reseeded at every step so that a resumed
+        # run draws the same ones (only rank 0's generator is in the checkpoint); rank 0 keeps the
+        # single-process stream.
+        if self.dist.rank:
+            torch.manual_seed(self.seed * 1_000_003 + self.dist.rank * 7919 + self.progress.step)
+
     def _checkpoint(self) -> None:
+        if not self.dist.is_main:
+            return
         save_checkpoint(self.run, self.progress.step, self.model, self._state(), self.cfg.keep_checkpoints)
 
     # -- logging ---------------------------------------------------------------------------------
     def _log(self, record: dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
         record = {"step": self.progress.step, "epoch": self.progress.epoch, **record}
         self.run.append_metrics(record)
         if self.cfg.tensorboard:
@@ -153,21 +179,26 @@ class Trainer:
     # -- evaluation ------------------------------------------------------------------------------
     def _evaluate(self) -> bool:
         """Evaluate on dev, keep the best weights; returns True when training should stop."""
-        p = self.progress
+        p, main = self.progress, self.dist.is_main
         if self.evaluate_fn is None:
-            self.run.save_weights(self.model.state_dict())
+            if main:
+                self.run.save_weights(self.model.state_dict())
             return False
-        self.model.eval()
-        with torch.no_grad():
-            metrics = self.evaluate_fn(self.model)
-        self.model.train()
-        self._log({"split": "dev", **metrics})
-        value = metrics[self.metric]
+        value = None
+        if main:  # rank 0 evaluates; every rank then takes the same schedule and stopping decisions
+            self.model.eval()
+            with torch.no_grad():
+                metrics = self.evaluate_fn(self.model)
+            self.model.train()
+            self._log({"split": "dev", **metrics})
+            value = metrics[self.metric]
+        value = self.dist.broadcast(value)
         self.schedule.observe(value, self.higher)
         better = p.best is None or (value > p.best if self.higher else value < p.best)
         if better:
             p.best, p.bad_evals = value, 0
-            self.run.save_weights(self.model.state_dict())
+            if main:
+                self.run.save_weights(self.model.state_dict())
         else:
             p.bad_evals += 1
         return self.cfg.patience is not None and p.bad_evals >= self.cfg.patience
@@ -182,27 +213,36 @@ class Trainer:
         eval_every = cfg.eval_every
         ckpt_every = cfg.checkpoint_every or eval_every
         show = cfg.progress and sys.stderr.isatty()
+        world = self.dist.world
         while not p.stopped and p.epoch < cfg.epochs:
+            # The global batch list depends on the seed and epoch only; each rank takes its share.
             batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True, self.seed * 100_003 + p.epoch)
-            todo = batches[p.batch_in_epoch :]
+            total = self.dist.usable(len(batches))
+            todo = self.dist.shard(batches[p.batch_in_epoch : total])
             from tqdm import tqdm
 
-            bar = tqdm(total=len(batches), initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}", disable=not show, leave=False)
+            bar = tqdm(total=total, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}",
+                       disable=not (show and self.dist.is_main), leave=False)
             epoch_start = time.perf_counter()
             loss_sum, units_sum, t0, micro = 0.0, 0, time.perf_counter(), 0
             for idx in todo:
-                out, objective = self._forward(data.make_batch(idx))
-                self.scaler.scale(objective / cfg.accumulate).backward()
+                micro += 1
+                last = micro % cfg.accumulate == 0 or p.batch_in_epoch + world >= total
+                # Gradients are averaged across ranks once per optimizer step, not per micro-batch.
+                sync = contextlib.nullcontext() if last or not self.dist.enabled else self.net.no_sync()
+                with sync:
+                    out, objective = self._forward(data.make_batch(idx))
+                    self.scaler.scale(objective / cfg.accumulate).backward()
                 loss_sum += float(out["loss"].detach()) * int(out["units"])
                 units_sum += int(out["units"])
-                p.batch_in_epoch += 1
-                micro += 1
-                bar.update(1)
-                if micro % cfg.accumulate and p.batch_in_epoch < len(batches):
+                p.batch_in_epoch += world
+                bar.update(world)
+                if not last:
                     continue
                 self._optimizer_step()
-                if p.step % 50 == 0 or p.batch_in_epoch == len(batches):
+                if p.step % cfg.log_every == 0 or p.batch_in_epoch == total:
                     dt = max(time.perf_counter() - t0, 1e-9)
+                    loss_sum, units_sum = self.dist.sum(loss_sum, units_sum)
                     self._log({"split": "train", "loss": loss_sum / max(units_sum, 1), "lr": self.schedule.lr,
                                "units_per_s": units_sum / dt})
                     bar.set_postfix(loss=f"{loss_sum / max(units_sum, 1):.3f}")
@@ -227,7 +267,7 @@ class Trainer:
             self._checkpoint()
         if eval_every and p.step % eval_every and not p.stopped:
             self._evaluate()  # the steps since the last evaluation may hold the best weights
-        if self.evaluate_fn is None or not (self.run.path / "model.safetensors").exists():
+        if self.dist.is_main and (self.evaluate_fn is None or not (self.run.path / "model.safetensors").exists()):
             self.run.save_weights(self.model.state_dict())
         if self._tb is not None:
             self._tb.close()
@@ -237,7 +277,7 @@ class Trainer:
         """The model's output and the objective to minimise (its loss plus any L2 penalty)."""
         batch = _to_device(batch, self.device)
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-            out = self.model(batch)
+            out = self.net(batch)
             objective = out["loss"] + l2_penalty(self.model, self.cfg.l2)
         if not math.isfinite(float(out["loss"].detach())):
             log.warning("non-finite loss at step %d", self.progress.step)
@@ -251,3 +291,4 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.schedule.step()
         self.progress.step += 1
+        self._reseed_rank()
