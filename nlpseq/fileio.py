@@ -70,16 +70,26 @@ def open_text(path: str | os.PathLike) -> IO[str]:
     return open(p, encoding="utf-8")
 
 
-def read_lines(path: str | os.PathLike) -> list[str]:
-    """Read all lines of a plain or gzip text file, without trailing newlines.
+def iter_lines(path: str | os.PathLike) -> Iterator[str]:
+    """Stream the lines of a plain or gzip text file, without trailing newlines (for corpora larger than memory).
 
     Raises:
         DataError: the file is missing, truncated (broken gzip stream) or not UTF-8.
     """
     try:
         with open_text(path) as fh:
-            return [line.rstrip("\n").rstrip("\r") for line in fh]
+            for line in fh:
+                yield line.rstrip("\n").rstrip("\r")
     except (EOFError, gzip.BadGzipFile, OSError) as exc:
         raise DataError(f"{path}: unreadable or truncated file ({exc.__class__.__name__}: {exc})") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """Read all lines of a plain or gzip text file, without trailing newlines.
+
+    Raises:
+        DataError: the file is missing, truncated (broken gzip stream) or not UTF-8.
+    """
+    return list(iter_lines(path))

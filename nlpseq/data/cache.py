@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .corpora import cache_dir
 
@@ -27,27 +27,40 @@ def file_digest(path) -> str:
     return h.hexdigest()
 
 
-def encode_cached(columns: dict[str, list], encode: Callable[[dict[str, list]], dict[str, list]], key: str):
-    """Build a ``datasets.Dataset`` from ``columns`` and ``map`` ``encode`` over it, cached under ``key``.
+def encode_cached(columns: dict[str, list] | Callable[[], Iterator[dict[str, Any]]],
+                  encode: Callable[[dict[str, list]], dict[str, list]], key: str):
+    """A ``datasets.Dataset`` of ``encode`` mapped over ``columns``, cached on disk under ``key``.
 
-    ``key`` must change whenever the input or the encoding changes (use :func:`fingerprint`);
-    a second call with the same key memory-maps the Arrow file instead of encoding again.
+    ``columns`` is either in-memory columns or a function returning an iterator of rows: rows
+    stream into an Arrow file on disk, so a corpus larger than memory never becomes Python
+    lists. ``key`` must change whenever the input or the encoding changes (use
+    :func:`fingerprint`); with the same key the cached Arrow file is memory-mapped and the
+    corpus is not read at all.
 
     Returns:
-        A ``datasets.Dataset`` holding only the columns ``encode`` returns.
+        A memory-mapped ``datasets.Dataset`` holding only the columns ``encode`` returns.
     """
     import datasets
 
     datasets.disable_progress_bars()
     folder = cache_dir() / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
-    raw = datasets.Dataset.from_dict(columns)
+    cached = folder / f"{key}.arrow"
+    if cached.is_file():
+        try:
+            return datasets.Dataset.from_file(str(cached))
+        except Exception:  # a damaged cache file is rebuilt, never trusted
+            cached.unlink()
+    if callable(columns):
+        raw = datasets.Dataset.from_generator(columns, cache_dir=str(folder / "raw"), fingerprint=f"raw-{key}")
+    else:
+        raw = datasets.Dataset.from_dict(columns)
     return raw.map(
         encode,
         batched=True,
         batch_size=2000,
         remove_columns=raw.column_names,
-        cache_file_name=str(folder / f"{key}.arrow"),
+        cache_file_name=str(cached),
         load_from_cache_file=True,
         new_fingerprint=key,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import zipfile
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import DataError
-from ..fileio import read_lines
+from ..fileio import iter_lines, read_lines
 
 
 def read_parallel(src: str | os.PathLike, tgt: str | os.PathLike) -> list[tuple[str, str]]:
@@ -21,6 +22,19 @@ def read_parallel(src: str | os.PathLike, tgt: str | os.PathLike) -> list[tuple[
     if len(s) != len(t):
         raise DataError(f"{src} has {len(s)} lines but {tgt} has {len(t)}: the files are not aligned")
     return list(zip(s, t))
+
+
+def iter_parallel(src: str | os.PathLike, tgt: str | os.PathLike) -> Iterator[tuple[str, str]]:
+    """Stream aligned (source, target) lines of two plain or gzip files, never holding them in memory.
+
+    Raises:
+        DataError: a file is missing or truncated, or the files differ in line count.
+    """
+    n = 0
+    for n, (s, t) in enumerate(itertools.zip_longest(iter_lines(src), iter_lines(tgt)), 1):
+        if s is None or t is None:
+            raise DataError(f"{src} and {tgt} differ in line count (they agree on the first {n - 1}): not aligned")
+        yield s, t
 
 
 def iter_package_files(root: str | os.PathLike, package: str, encoding: str = "utf-8") -> Iterator[tuple[str, str]]:

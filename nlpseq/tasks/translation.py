@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import torch
 
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
-from ..data.readers import read_parallel
+from ..data.readers import iter_parallel, read_parallel
 from ..decode import beam_search, greedy_search
 from ..errors import DataError, InputError
 from ..metrics.bleu import bleu_chrf
@@ -99,19 +100,22 @@ class TranslationTask(Task):
 
     def prepare(self) -> tuple[TrainData, ParallelSet]:
         d, t = self.recipe.data, self.recipe.text
-        train = self.read_pairs(d.train)
+        train_src, train_tgt = self._pair_paths(d.train)
         dev = self.read_pairs(d.dev)
+
+        def side(k: int) -> Iterator[str]:  # streamed: SentencePiece samples input_sentence_size of them
+            return (pair[k] for pair in iter_parallel(train_src, train_tgt))
         sp_args = dict(vocab_size=t.vocab_size, model_type=t.model_type, character_coverage=t.character_coverage,
                        input_sentence_size=t.input_sentence_size, seed=self.recipe.seed)
         src_path, tgt_path = self._tokenizer_paths()
         if not self.writes_run:
             self.load_text()  # rank 0 trained the SentencePiece models: every rank must use those pieces
         elif t.joint:
-            self.src_sp = self.tgt_sp = SentencePieceTokenizer.train(train.sources + train.references, **sp_args)
+            self.src_sp = self.tgt_sp = SentencePieceTokenizer.train(itertools.chain(side(0), side(1)), **sp_args)
             self.src_sp.save(src_path)
         else:
-            self.src_sp = SentencePieceTokenizer.train(train.sources, **sp_args)
-            self.tgt_sp = SentencePieceTokenizer.train(train.references, **sp_args)
+            self.src_sp = SentencePieceTokenizer.train(side(0), **sp_args)
+            self.tgt_sp = SentencePieceTokenizer.train(side(1), **sp_args)
             self.src_sp.save(src_path)
             self.tgt_sp.save(tgt_path)
         src_vocab, tgt_vocab = self.src_sp.vocab(), self.tgt_sp.vocab()
@@ -122,9 +126,14 @@ class TranslationTask(Task):
             tgt = [tgt_vocab.encode(tgt_sp.tokenize(s)) for s in batch["tgt"]]
             return {"src": src, "tgt": tgt, "length": [max(len(a), len(b) + 1) for a, b in zip(src, tgt)]}
 
-        key = fingerprint("translation", [file_digest(p) for p in self._pair_paths(d.train)], d.model_dump(),
+        key = fingerprint("translation", [file_digest(p) for p in (train_src, train_tgt)], d.model_dump(),
                           fingerprint(src_sp.model_proto.hex()), fingerprint(tgt_sp.model_proto.hex()))
-        ds = encode_cached({"src": train.sources, "tgt": train.references}, encode, key)
+
+        def rows() -> Iterator[dict[str, str]]:
+            for s, t in iter_parallel(train_src, train_tgt):
+                yield {"src": s, "tgt": t}
+
+        ds = encode_cached(rows, encode, key)
         lengths = ds.data.column("length").to_pylist()
         keep = [i for i, n in enumerate(lengths) if 1 < n <= max_len + 1]
         if len(keep) < len(lengths):
