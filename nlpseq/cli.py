@@ -140,10 +140,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     limits = Limits(max_texts=args.max_texts, max_chars=args.max_chars, max_body_bytes=args.max_body_bytes,
                     max_beam=args.max_beam, timeout_s=args.timeout, max_batch=args.max_batch,
                     max_wait_ms=args.max_wait_ms, batching=not args.no_batching)
-    models = {kind: load_served(kind, path, args.threads)
+    models = {kind: load_served(kind, path, args.threads, in_process=args.in_process)
               for kind, path in (("sentiment", args.sentiment), ("translate", args.translate)) if path}
-    uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
-                access_log=args.log_level == "debug")
+    try:
+        uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
+                    access_log=args.log_level == "debug")
+    finally:
+        for m in models.values():
+            if m.close is not None:
+                m.close()
     return 0
 
 
@@ -220,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-batch", type=int, default=64, help="texts per model call across requests (default 64)")
     sv.add_argument("--max-wait-ms", type=float, default=2.0, help="wait for a batch to fill (default 2 ms)")
     sv.add_argument("--no-batching", action="store_true", help="one model call per request")
+    sv.add_argument("--in-process", action="store_true",
+                    help="run the models in the service's process (default: one child process per model)")
     sv.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     sv.set_defaults(func=_cmd_serve)
 

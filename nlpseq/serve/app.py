@@ -20,6 +20,7 @@ from .. import __version__
 from ..errors import NlpseqError
 from .batcher import MicroBatcher
 from .limits import BodySizeLimit, Limits
+from .worker import ModelProcessError
 
 STATIC = Path(__file__).with_name("static")
 
@@ -34,13 +35,23 @@ class ServedModel:
     labels: list[str]
     answer: Callable[..., list[dict[str, Any]]]
     info: dict[str, Any] = field(default_factory=dict)
+    close: Callable[[], None] | None = None  # stops a model process; whoever loaded the model calls it
 
 
-def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = None) -> ServedModel:
+def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = None,
+                in_process: bool = False) -> ServedModel:
     """Open ``run_dir`` as the model behind ``/v1/<kind>`` (``sentiment`` or ``translate``).
 
-    Weights come from the run's safetensors file; nothing is unpickled.
+    By default the model runs in a child process (:class:`~nlpseq.serve.worker.ModelProcess`);
+    ``in_process`` loads it here. Weights come from the run's safetensors file; nothing is unpickled.
     """
+    if not in_process:
+        from .worker import ModelProcess
+
+        proc = ModelProcess(kind, run_dir, threads)
+        meta = proc.meta
+        return ServedModel(meta["name"], meta["task"], meta["model"], meta["labels"], proc, meta["info"],
+                           close=proc.close)
     from ..api import pipeline
 
     if threads:
@@ -224,6 +235,8 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
             return await asyncio.wait_for(batchers[kind].submit(items, **options), limits.timeout_s)
         except asyncio.TimeoutError:
             raise _Unavailable(f"the {kind} model did not answer within {limits.timeout_s:g} s (timeout_s)") from None
+        except ModelProcessError as exc:
+            raise _Unavailable(f"the {kind} model failed: {exc}") from None
         except (NlpseqError, ValueError) as exc:
             raise _Unprocessable(str(exc)) from None
 

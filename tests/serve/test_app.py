@@ -138,15 +138,26 @@ def test_a_slow_model_gives_503_and_the_service_keeps_serving(served):
 
     def slow(texts, **options):
         if "slow" in texts:
-            release.wait(5)
+            release.wait(10)
         return fast.answer(texts, **options)
 
     model = ServedModel("slow", "sentiment", "rnn_classifier", fast.labels, slow)
-    with TestClient(create_app({"sentiment": model}, Limits(timeout_s=0.3))) as c:
+    with TestClient(create_app({"sentiment": model}, Limits(timeout_s=2.0))) as c:
         t0 = time.perf_counter()
         res = c.post("/v1/sentiment", json={"text": "slow"})
         assert res.status_code == 503 and "timeout_s" in res.json()["error"]
-        assert time.perf_counter() - t0 < 3
+        assert time.perf_counter() - t0 < 4.5  # answered at the timeout, not when the model finishes
         assert c.get("/healthz").status_code == 200  # the event loop is free while the model is stuck
         release.set()
         assert c.post("/v1/sentiment", json={"text": "quick"}).status_code == 200
+
+
+def test_a_dead_model_process_gives_503(tiny_run):
+    served = load_served("sentiment", tiny_run)
+    with TestClient(create_app({"sentiment": served})) as c:
+        assert c.post("/v1/sentiment", json={"text": "fine"}).status_code == 200
+        served.answer._proc.kill()
+        served.answer._proc.join(5)
+        res = c.post("/v1/sentiment", json={"text": "fine"})
+        assert res.status_code == 503 and "exited" in res.json()["error"]
+        assert c.get("/healthz").status_code == 200
