@@ -90,7 +90,8 @@ class Pipeline:
 
 
 # Pipeline names and the tasks whose runs answer them: sequence and tree models both do sentiment.
-_PIPELINE_TASKS = {"sentiment": ("sentiment", "tree_sentiment"), "translation": ("translation",)}
+_PIPELINE_TASKS = {"sentiment": ("sentiment", "tree_sentiment"), "translation": ("translation",),
+                   "next-word": ("language_model",)}
 
 
 def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", **options: Any) -> Callable[..., list[dict]]:

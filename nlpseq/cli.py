@@ -1,4 +1,4 @@
-"""The ``nlpseq`` command: train | evaluate | translate | sentiment | serve | data."""
+"""The ``nlpseq`` command: train | evaluate | translate | sentiment | generate | serve | data."""
 
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if best:
         from .registry import TASKS
 
-        metric = recipe.train.metric or TASKS.get(recipe.task).metric
-        top = max(best, key=lambda r: r.get(metric, float("-inf")))
+        task_cls = TASKS.get(recipe.task)
+        metric = recipe.train.metric or task_cls.metric
+        sign = 1 if task_cls.higher_is_better else -1
+        top = max((r for r in best if metric in r), key=lambda r: sign * r[metric], default=best[-1])
         print("best dev: " + ", ".join(f"{k}={v:.2f}" for k, v in top.items() if isinstance(v, float)))
     return 0
 
@@ -127,6 +129,20 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .api import load_run
+
+    task, model = load_run(args.run, "language_model")
+    if args.next_words:
+        for ans in task.answer(model, args.prompt or "", k=args.next_words):
+            print(json.dumps(ans, ensure_ascii=False))
+        return 0
+    for i in range(args.samples):
+        seed = None if args.seed is None else args.seed + i
+        print(task.generate(model, args.prompt or "", args.length, args.temperature, seed))
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -210,6 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--n-best", type=int, default=1, help="print the K best translations as JSON lines")
     tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
     tr.set_defaults(func=_cmd_translate)
+
+    g = sub.add_parser("generate", help="sample text from a language model, or list its likeliest next words")
+    g.add_argument("run")
+    g.add_argument("--prompt", default="", help="text to continue")
+    g.add_argument("--temperature", type=float, default=1.0, help="below 1: safer text; above 1: more surprising")
+    g.add_argument("--length", type=int, default=200, help="most tokens to sample (default 200)")
+    g.add_argument("--samples", type=int, default=1, help="how many continuations to print")
+    g.add_argument("--seed", type=int, help="seed the sampling, for a repeatable sample")
+    g.add_argument("--next-words", type=int, metavar="K", help="print the K likeliest next tokens as JSON instead")
+    g.set_defaults(func=_cmd_generate)
 
     sv = sub.add_parser("serve", help="serve sentiment and translation over HTTP (FastAPI, uvicorn)")
     sv.add_argument("--sentiment", metavar="RUN_DIR", help="run behind POST /v1/sentiment")

@@ -31,6 +31,7 @@ class TrainConfig(Section):
     max_steps: int | None = None  # stop after this many optimizer steps, whatever the epoch
     batch_tokens: int = 4000  # padded tokens (or tree nodes) per batch
     batch_size: int = 64  # most examples per batch
+    bptt: int | None = None  # truncated BPTT: steps per chunk of batch_size parallel streams (language models)
     accumulate: int = 1  # micro-batches per optimizer step
     optimizer: Literal["adam", "adamw", "adagrad", "sgd"] = "adam"
     lr: float = 1e-3

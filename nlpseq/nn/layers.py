@@ -49,8 +49,14 @@ class CellLayer(nn.Module):
         self.reverse = reverse
         self.variational_dropout, self.recurrent_dropout, self.zoneout = variational_dropout, recurrent_dropout, zoneout
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """Outputs (batch, time, hidden), zero at padding, and the final state tuple."""
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, state: tuple[torch.Tensor, ...] | None = None,
+                prev_input: torch.Tensor | None = None) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Outputs (batch, time, hidden), zero at padding, and the final state tuple.
+
+        ``state`` continues from an earlier chunk (truncated BPTT); None starts from zeros. A
+        width-2 time convolution (QRNN) also needs that chunk's last input, ``prev_input``
+        (batch, input); :attr:`last_input` holds it after every call.
+        """
         batch, steps, _ = x.shape
         mask = padding_mask(lengths.to(x.device), steps)
         if self.reverse:
@@ -58,12 +64,16 @@ class CellLayer(nn.Module):
         if self.training and self.variational_dropout > 0:
             x = x * _sequence_mask(self.variational_dropout, (batch, 1, x.size(2)), x)
         if self.width == 2:  # width-2 convolution over time: [x_{t-1}; x_t]
-            x = torch.cat([nn.functional.pad(x, (0, 0, 1, 0))[:, :-1], x], -1)
+            ends = (lengths.to(x.device) - 1).clamp(min=0)
+            self.last_input = x[torch.arange(batch, device=x.device), ends]
+            before = x.new_zeros(batch, 1, x.size(2)) if prev_input is None else prev_input.unsqueeze(1)
+            x = torch.cat([torch.cat([before, x[:, :-1]], 1), x], -1)
         xw = self.proj(x)
         hidden = self.cell.hidden_size
         rec_mask = (_sequence_mask(self.recurrent_dropout, (batch, hidden), x)
                     if self.training and self.recurrent_dropout > 0 else None)
-        state = self.cell.init_state(batch, x)
+        if state is None:
+            state = self.cell.init_state(batch, x)
         outs = []
         for t in range(steps):
             new = self.cell(xw[:, t], state, rec_mask)
@@ -103,13 +113,20 @@ class CellRNN(nn.Module):
         self.skip = skip
         self.has_cell_state = CELLS[cell].state_count == 2
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor):
-        """Returns outputs (batch, time, hidden*dirs), h_n and c_n (layers*dirs, batch, hidden; c_n may be None)."""
-        hs, cs = [], []
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, states: list[tuple[torch.Tensor, ...]] | None = None):
+        """Returns outputs (batch, time, hidden*dirs), h_n and c_n (layers*dirs, batch, hidden; c_n may be None).
+
+        ``states`` (one state tuple per layer and direction, as :attr:`last_states` holds them
+        after a call) continues from an earlier chunk.
+        """
+        hs, cs, finals = [], [], []
         for i, directions in enumerate(self.layers):
             if i > 0:
                 x = self.dropout(x)
-            results = [layer(x, lengths) for layer in directions]
+            start = i * len(directions)
+            carried = [states[start + d] if states is not None else (None, None) for d in range(len(directions))]
+            results = [layer(x, lengths, *carried[d]) for d, layer in enumerate(directions)]
+            finals += [(state, getattr(layer, "last_input", None)) for (_, state), layer in zip(results, directions)]
             out = torch.cat([r[0] for r in results], -1)
             if self.skip and out.shape == x.shape:
                 out = out + x
@@ -119,4 +136,5 @@ class CellRNN(nn.Module):
                 cs.append(state[1] if len(state) > 1 else None)
         h_n = torch.stack(hs)
         c_n = torch.stack(cs) if self.has_cell_state else None
+        self.last_states = finals
         return x, h_n, c_n

@@ -8,6 +8,8 @@ always uses that loop. Either way padded steps never touch the states or the gra
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -56,23 +58,40 @@ class RecurrentEncoder(nn.Module):
     def output_size(self) -> int:
         return self.hidden_size * (2 if self.bidirectional else 1)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, state: Any = None,
+                return_state: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | tuple[torch.Tensor, Any]:
         """Run over ``x`` (batch, time, input) with true ``lengths``.
+
+        ``state`` is what an earlier call returned with ``return_state`` (truncated BPTT
+        carries it from chunk to chunk); None starts from zeros.
 
         Returns:
             outputs (batch, time, output_size), zero at padded steps; the final hidden state
             (layers * directions, batch, hidden); the final cell state for LSTMs, else None.
+            With ``return_state``: outputs and an opaque state to pass back as ``state``.
         """
         if not self.fused:
-            return self.rnn(x, lengths)
+            out, h, c = self.rnn(x, lengths, state)
+            return (out, self.rnn.last_states) if return_state else (out, h, c)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, state = self.rnn(packed)
+        out, final = self.rnn(packed, state)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
-        if isinstance(state, tuple):
-            return out, state[0], state[1]
-        return out, state, None
+        if return_state:
+            return out, final
+        if isinstance(final, tuple):
+            return out, final[0], final[1]
+        return out, final, None
 
     def last_layer_final(self, h: torch.Tensor) -> torch.Tensor:
         """The top layer's final state, both directions concatenated: (batch, output_size)."""
         dirs = 2 if self.bidirectional else 1
         return h.view(self.num_layers, dirs, h.size(1), h.size(2))[-1].transpose(0, 1).reshape(h.size(1), -1)
+
+
+def detach_state(state: Any) -> Any:
+    """``state`` (a tensor, or tuples and lists of them) cut from the graph: the truncation of truncated BPTT."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return type(state)(detach_state(s) for s in state)

@@ -101,6 +101,10 @@ class Trainer:
         self.device = dist.device(cfg.device)
         self.model = model.to(self.device)
         self.progress = Progress()
+        if cfg.bptt and dist.enabled:
+            from ..errors import RecipeError
+
+            raise RecipeError("train.bptt (truncated BPTT over streams) runs in one process only")
         self.net: torch.nn.Module = self.model  # what the loop calls: the model, or its DDP wrapper
         if dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
@@ -216,7 +220,11 @@ class Trainer:
         world = self.dist.world
         while not p.stopped and p.epoch < cfg.epochs:
             # The global batch list depends on the seed and epoch only; each rank takes its share.
-            batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True, self.seed * 100_003 + p.epoch)
+            if cfg.bptt:  # consecutive chunks of the same streams, in order: the state flows between them
+                batches = [[i] for i in range(len(data.lengths))]
+            else:
+                batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True,
+                                           self.seed * 100_003 + p.epoch)
             total = self.dist.usable(len(batches))
             todo = self.dist.shard(batches[p.batch_in_epoch : total])
             from tqdm import tqdm

@@ -111,3 +111,18 @@ def test_encoder_uses_fused_kernels_only_when_no_per_step_feature_is_asked():
     assert RecurrentEncoder(3, 4, cell="lstm").fused
     assert not RecurrentEncoder(3, 4, cell="lstm", zoneout=0.1).fused
     assert not RecurrentEncoder(3, 4, cell="sru").fused
+
+
+@pytest.mark.parametrize("name", [*CELLS, "fused_lstm", "fused_gru"])
+def test_a_carried_state_continues_the_sequence(name):
+    # Truncated BPTT's premise: two chunks with the state carried give the outputs of one pass.
+    torch.manual_seed(0)
+    cell = name.removeprefix("fused_")
+    enc = RecurrentEncoder(6, 5, num_layers=2, cell=cell, skip=not name.startswith("fused"))
+    assert enc.fused == name.startswith("fused")
+    x = torch.randn(3, 9, 6)
+    full = torch.full((3,), 9)
+    whole, _ = enc(x, full, return_state=True)
+    first, state = enc(x[:, :4], torch.full((3,), 4), return_state=True)
+    second, _ = enc(x[:, 4:], torch.full((3,), 5), state, return_state=True)
+    assert torch.allclose(torch.cat([first, second], 1), whole, atol=1e-6)

@@ -1,0 +1,74 @@
+"""Recurrent language model (many-to-many): next-token prediction over characters or words."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nn import RecurrentEncoder, TokenEmbedding
+from ..nn.recurrent import detach_state
+from ..recipe import Section
+from ..registry import MODELS
+from ..text.vocab import Vocab
+
+
+@MODELS.register("rnn_lm")
+class RNNLanguageModel(nn.Module):
+    """Embeddings, a unidirectional recurrent encoder (any cell) and a softmax over the vocabulary.
+
+    Under truncated BPTT the trainer feeds consecutive chunks of the same streams; batches
+    marked ``carry`` start from the previous chunk's final state, detached from its graph.
+    """
+
+    class Config(Section):
+        name: Literal["rnn_lm"] = "rnn_lm"
+        cell: str = "lstm"  # lstm | gru | elman | jordan | residual_lstm | rhn | sru | qrnn
+        embedding_dim: int = 128
+        hidden_size: int = 512
+        num_layers: int = 1
+        dropout: float = 0.2  # on the outputs, and between stacked layers
+        embedding_dropout: float = 0.1
+        variational_dropout: float = 0.0
+        recurrent_dropout: float = 0.0
+        zoneout: float = 0.0
+        skip_connections: bool = False
+        tie_weights: bool = False  # output layer = embeddings (needs embedding_dim == hidden_size)
+
+    def __init__(self, cfg: Config, vocab_size: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = TokenEmbedding(vocab_size, cfg.embedding_dim, cfg.embedding_dropout)
+        self.encoder = RecurrentEncoder(cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, False, cfg.cell,
+                                        cfg.dropout, cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout,
+                                        cfg.skip_connections)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.out = nn.Linear(cfg.hidden_size, vocab_size)
+        if cfg.tie_weights:
+            from ..errors import RecipeError
+
+            if cfg.embedding_dim != cfg.hidden_size:
+                raise RecipeError("model.tie_weights needs model.embedding_dim equal to model.hidden_size")
+            self.out.weight = self.embed.weight
+        self._carry: Any = None
+
+    def run(self, ids: torch.Tensor, lengths: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        """Logits (batch, time, vocab) for every position and the final state."""
+        out, state = self.encoder(self.embed(ids), lengths, state, return_state=True)
+        return self.out(self.dropout(out)), state
+
+    def forward(self, batch: dict) -> dict:
+        ids, gold = batch["input"], batch["target"]
+        lengths = batch.get("lengths")
+        if lengths is None:
+            lengths = torch.full((ids.size(0),), ids.size(1), dtype=torch.long)
+        state = self._carry if batch.get("carry") else None
+        logits, state = self.run(ids, lengths, state)
+        # The truncation: the next chunk starts from these states but sends no gradient back here.
+        self._carry = detach_state(state) if batch.get("carry") is not None else None
+        units = int((gold != Vocab.pad_id).sum())
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), gold.reshape(-1), ignore_index=Vocab.pad_id,
+                               reduction="sum") / max(units, 1)
+        return {"loss": loss, "units": units}
