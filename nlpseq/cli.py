@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import os
@@ -45,8 +46,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     task, model = load_run(args.run)
     data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
-    plot = str(Path(args.run) / f"confusion_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
-    options = {"beam": args.beam} if args.beam is not None else {}
+    plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
+    options: dict = {"beam": args.beam} if args.beam is not None else {}
+    if "baselines" in inspect.signature(task.evaluate).parameters:
+        options["baselines"] = True  # tasks whose baselines come with every evaluation (forecasting)
     t0 = time.perf_counter()
     metrics = task.evaluate(model, data, plot=plot, **options)
     metrics.setdefault("items_per_s", metrics.get("count", 0) / max(time.perf_counter() - t0, 1e-9))
@@ -63,7 +66,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             else:
                 print(f"{k:>14}: {v:.2f}" if isinstance(v, float) else f"{k:>14}: {v}")
         if Path(plot).exists():
-            print(f"confusion matrix: {plot}")
+            print(f"plot: {plot}")
     return 0
 
 

@@ -26,6 +26,7 @@ class Task:
     TextConfig: ClassVar[type[Section]]
     metric: ClassVar[str]  # default dev metric that selects the best weights
     higher_is_better: ClassVar[bool] = True
+    plot_name: ClassVar[str] = "confusion"  # `nlpseq evaluate` writes RUN/<plot_name>_<data>.png
 
     def __init__(self, recipe: Recipe, run: RunDir) -> None:
         self.recipe, self.run = recipe, run
