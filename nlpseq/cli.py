@@ -1,4 +1,4 @@
-"""The ``nlpseq`` command: train | evaluate | translate | sentiment | generate | serve | data."""
+"""The ``nlpseq`` command: train | compare | evaluate | translate | sentiment | generate | serve | data."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         sign = 1 if task_cls.higher_is_better else -1
         top = max((r for r in best if metric in r), key=lambda r: sign * r[metric], default=best[-1])
         print("best dev: " + ", ".join(f"{k}={v:.2f}" for k, v in top.items() if isinstance(v, float)))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .sweep import format_table, sweep
+
+    key, sep, values = args.sweep.partition("=")
+    if not sep or not key:
+        raise NlpseqError(f"--sweep {args.sweep}: expected KEY=V1,V2,... such as model.cell=lstm,gru")
+    out = args.out or str(Path("runs") / f"compare_{Path(args.recipe).stem}")
+    rows = sweep(args.recipe, key, [v for v in values.split(",") if v], out, args.set)
+    print(format_table(rows))
+    print(f"runs and compare.json: {out}")
     return 0
 
 
@@ -203,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="run directory (default: runs/<recipe name>)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.set_defaults(func=_cmd_train)
+
+    c = sub.add_parser("compare", help="train a recipe once per value of a key and print one table")
+    c.add_argument("recipe")
+    c.add_argument("--sweep", required=True, metavar="KEY=V1,V2,...", help="such as model.cell=lstm,gru,sru")
+    c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key")
+    c.add_argument("--out", help="folder of the runs (default: runs/compare_<recipe name>)")
+    c.set_defaults(func=_cmd_compare)
 
     e = sub.add_parser("evaluate", help="score a run on a data set")
     e.add_argument("run")
