@@ -98,7 +98,8 @@ class LanguageModelTask(Task):
 
     @staticmethod
     def collate(seqs: list[list[int]]) -> dict:
-        x, lengths = pad_sequences([[Vocab.bos_id] + s for s in seqs])
+        # A line starts after an end of line, as it does inside the training stream.
+        x, lengths = pad_sequences([[Vocab.eos_id] + s for s in seqs])
         y, _ = pad_sequences([s + [Vocab.eos_id] for s in seqs])
         return {"input": x, "target": y, "lengths": lengths}
 
@@ -116,16 +117,29 @@ class LanguageModelTask(Task):
         return self._encode(self._lines(ref or self.recipe.data.dev))
 
     def evaluate(self, model: torch.nn.Module, data: list[list[int]], plot: str | None = None) -> dict[str, float]:
-        """Mean loss per predicted token (every line's end included), with bits per token and perplexity."""
+        """Mean loss per predicted token (every line's end included), with bits per token and perplexity.
+
+        A model trained on a stream (``train.bptt``) is scored the same way: the held-out lines
+        joined into one stream, read in chunks with the state carried; otherwise line by line.
+        """
         device = next(model.parameters()).device
         total, units = 0.0, 0
         model.eval()
+        if self.recipe.train.bptt:
+            stream = torch.tensor([Vocab.eos_id] + [i for s in data for i in (*s, Vocab.eos_id)], device=device)
+            chunk = 1000
+            batches = [{"input": stream[None, i : i + chunk], "target": stream[None, i + 1 : i + chunk + 1],
+                        "carry": i > 0} for i in range(0, len(stream) - 1, chunk)]
+            batches[-1]["input"] = batches[-1]["input"][:, : batches[-1]["target"].size(1)]
+        else:
+            batches = [{k: v.to(device) for k, v in self.collate([data[i] for i in idx]).items()}
+                       for idx in bucket_by_length([len(s) + 1 for s in data], 8000, 256, shuffle=False)]
         with torch.inference_mode():
-            for idx in bucket_by_length([len(s) + 1 for s in data], 8000, 256, shuffle=False):
-                batch = {k: v.to(device) for k, v in self.collate([data[i] for i in idx]).items()}
+            for batch in batches:
                 out = model(batch)
                 total += float(out["loss"]) * out["units"]
                 units += out["units"]
+        model._carry = None  # evaluation must not leave its state for the next training chunk
         loss = total / max(units, 1)
         name = "bpc" if self.recipe.text.level == "char" else "bits_per_word"
         return {"loss": loss, name: loss / math.log(2), "perplexity": math.exp(min(loss, 50)), "tokens": units,
@@ -137,7 +151,7 @@ class LanguageModelTask(Task):
             raise InputError(f"the prompt is a {type(text).__name__}, not a string")
         if len(text) > self.recipe.data.max_chars:
             raise InputError(f"the prompt has {len(text)} characters, over the limit of {self.recipe.data.max_chars}")
-        return [Vocab.bos_id] + self.vocab.encode(self._tokenizer().tokenize(text))
+        return [Vocab.eos_id] + self.vocab.encode(self._tokenizer().tokenize(text))
 
     def next_tokens(self, model: torch.nn.Module, text: str, k: int = 5) -> list[dict[str, Any]]:
         """The ``k`` likeliest next tokens after ``text``, with their probabilities."""

@@ -120,6 +120,7 @@ class Trainer:
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._tb = None
+        self._started = time.perf_counter()
 
     # -- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -167,7 +168,9 @@ class Trainer:
     def _log(self, record: dict[str, Any]) -> None:
         if not self.dist.is_main:
             return
-        record = {"step": self.progress.step, "epoch": self.progress.epoch, **record}
+        # Wall-clock seconds since this process began training: the curve against time, not only steps.
+        record = {"step": self.progress.step, "epoch": self.progress.epoch,
+                  "elapsed_s": round(time.perf_counter() - self._started, 1), **record}
         self.run.append_metrics(record)
         if self.cfg.tensorboard:
             if self._tb is None:
@@ -177,7 +180,7 @@ class Trainer:
                 self._tb = SummaryWriter(str(self.run / TENSORBOARD), purge_step=self.progress.step)
             split = record.get("split", "train")
             for k, v in record.items():
-                if isinstance(v, (int, float)) and k not in ("step", "epoch"):
+                if isinstance(v, (int, float)) and k not in ("step", "epoch", "elapsed_s"):
                     self._tb.add_scalar(f"{split}/{k}", v, self.progress.step)
 
     # -- evaluation ------------------------------------------------------------------------------
@@ -211,6 +214,7 @@ class Trainer:
     def fit(self, data: TrainData) -> dict[str, Any]:
         """Train until ``epochs``, ``max_steps`` or early stopping; returns the final progress."""
         cfg, p = self.cfg, self.progress
+        self._started = time.perf_counter()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.model.train()
