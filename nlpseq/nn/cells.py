@@ -22,6 +22,14 @@ class Cell(nn.Module):
     def init_state(self, batch: int, ref: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tuple(ref.new_zeros(batch, self.hidden_size) for _ in range(self.state_count))
 
+    # Cells whose gates depend on the input only (SRU, QRNN) also define ``scan(xw, c0, live,
+    # rec_mask) -> (h, c)`` over all steps at once, leaving only c_t = f_t c_{t-1} + u_t sequential.
+    scan = None
+
+    def project(self, x: torch.Tensor, proj: nn.Linear) -> torch.Tensor:
+        """The per-step input features of every step; a cell may add columns that need no product."""
+        return proj(x)
+
     def candidate_dropout(self, g: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         # Recurrent dropout without memory loss (Semeniuta et al. 2016): only the candidate is dropped.
         return g if mask is None else g * mask
@@ -127,21 +135,44 @@ class RHNCell(Cell):
         return (s,)
 
 
+def linear_recurrence(f: torch.Tensor, u: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
+    """c_t = f_t * c_{t-1} + u_t along dim 1: the only sequential part of SRU and QRNN."""
+    cs, c = [], c0
+    for f_t, u_t in zip(f.unbind(1), u.unbind(1)):
+        c = torch.addcmul(u_t, f_t, c)
+        cs.append(c)
+    return torch.stack(cs, 1) if cs else f.new_zeros(f.size(0), 0, f.size(2))
+
+
 class SRUCell(Cell):
     """Simple recurrent unit (Lei et al. 2017): every matrix product is in the input projection;
-    the recurrence is element-wise. h_t = r ⊙ tanh(c_t) + (1 - r) ⊙ W_s x_t."""
+    the recurrence is element-wise. h_t = r ⊙ tanh(c_t) + (1 - r) ⊙ x_t, with x_t replaced by
+    W_s x_t when the input and state sizes differ (as in the paper)."""
 
     state_count = 2
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
-        self.hidden_size, self.proj_size = hidden_size, 4 * hidden_size  # x~, f, r, highway W_s x
+        self.identity_highway = input_size == hidden_size
+        # x~, f, r (and the highway W_s x when the sizes differ)
+        self.hidden_size, self.proj_size = hidden_size, (3 if self.identity_highway else 4) * hidden_size
+
+    def project(self, x: torch.Tensor, proj: nn.Linear) -> torch.Tensor:
+        return torch.cat([proj(x), x], -1) if self.identity_highway else proj(x)
 
     def forward(self, xw, state, rec_mask=None):
         _, c = state
         xt, f, r, skip = xw.chunk(4, -1)
         f, r = torch.sigmoid(f), torch.sigmoid(r)
         c = f * c + (1 - f) * self.candidate_dropout(xt, rec_mask)
+        return r * torch.tanh(c) + (1 - r) * skip, c
+
+    def scan(self, xw, c0, live, rec_mask=None):
+        xt, f, r, skip = xw.chunk(4, -1)
+        f, r = torch.sigmoid(f), torch.sigmoid(r)
+        u = (1 - f) * self.candidate_dropout(xt, None if rec_mask is None else rec_mask.unsqueeze(1))
+        # At padded steps f = 1 and u = 0, so the state passes through unchanged.
+        c = linear_recurrence(torch.where(live, f, 1.0), u * live, c0)
         return r * torch.tanh(c) + (1 - r) * skip, c
 
 
@@ -161,6 +192,13 @@ class QRNNCell(Cell):
         z, f, o = xw.chunk(3, -1)
         f = torch.sigmoid(f)
         c = f * c + (1 - f) * self.candidate_dropout(torch.tanh(z), rec_mask)
+        return torch.sigmoid(o) * c, c
+
+    def scan(self, xw, c0, live, rec_mask=None):
+        z, f, o = xw.chunk(3, -1)
+        f = torch.sigmoid(f)
+        u = (1 - f) * self.candidate_dropout(torch.tanh(z), None if rec_mask is None else rec_mask.unsqueeze(1))
+        c = linear_recurrence(torch.where(live, f, 1.0), u * live, c0)
         return torch.sigmoid(o) * c, c
 
 

@@ -68,28 +68,49 @@ class CellLayer(nn.Module):
             self.last_input = x[torch.arange(batch, device=x.device), ends]
             before = x.new_zeros(batch, 1, x.size(2)) if prev_input is None else prev_input.unsqueeze(1)
             x = torch.cat([torch.cat([before, x[:, :-1]], 1), x], -1)
-        xw = self.proj(x)
+        xw = self.cell.project(x, self.proj)
         hidden = self.cell.hidden_size
         rec_mask = (_sequence_mask(self.recurrent_dropout, (batch, hidden), x)
                     if self.training and self.recurrent_dropout > 0 else None)
         if state is None:
             state = self.cell.init_state(batch, x)
+        if self.cell.scan is not None and not self.zoneout:
+            return self._scan(xw, state, mask, lengths, rec_mask)
         outs = []
+        # unbind, not xw[:, t]: the backward of 128 slices would build 128 full-size zero gradients.
+        inputs, lives = xw.unbind(1), mask.unsqueeze(2).unbind(1)
+        all_live = int(lengths.min()) if len(lengths) else 0  # steps before this need no padding mask
         for t in range(steps):
-            new = self.cell(xw[:, t], state, rec_mask)
+            new = self.cell(inputs[t], state, rec_mask)
             if self.zoneout > 0:
                 if self.training:
                     keep = [torch.bernoulli(s.new_full(s.shape, self.zoneout)).bool() for s in new]
                     new = tuple(torch.where(k, s, n) for k, s, n in zip(keep, state, new))
                 else:
                     new = tuple(self.zoneout * s + (1 - self.zoneout) * n for s, n in zip(state, new))
-            live = mask[:, t].unsqueeze(1)
-            state = tuple(torch.where(live, n, s) for n, s in zip(new, state))
-            outs.append(state[0] * live)
+            if t < all_live:
+                state = new
+                outs.append(state[0])
+            else:
+                live = lives[t]
+                state = tuple(torch.where(live, n, s) for n, s in zip(new, state))
+                outs.append(state[0] * live)
         out = torch.stack(outs, 1) if outs else x.new_zeros(batch, 0, hidden)
         if self.reverse:
             out = reverse_padded(out, lengths)
         return out, state
+
+
+    def _scan(self, xw, state, mask, lengths, rec_mask):
+        live = mask.unsqueeze(2)
+        h_all, c_all = self.cell.scan(xw, state[1], live, rec_mask)
+        out = h_all * live
+        # The final h is the output at each sequence's last real step; c ran through the padding unchanged.
+        last = (lengths.to(xw.device) - 1).clamp(min=0)
+        h = torch.where(lengths.to(xw.device).unsqueeze(1) > 0, h_all[torch.arange(xw.size(0)), last], state[0])
+        if self.reverse:
+            out = reverse_padded(out, lengths)
+        return out, (h, c_all[:, -1] if c_all.size(1) else state[1])
 
 
 class CellRNN(nn.Module):

@@ -126,3 +126,19 @@ def test_a_carried_state_continues_the_sequence(name):
     first, state = enc(x[:, :4], torch.full((3,), 4), return_state=True)
     second, _ = enc(x[:, 4:], torch.full((3,), 5), state, return_state=True)
     assert torch.allclose(torch.cat([first, second], 1), whole, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sru", "qrnn"])
+@pytest.mark.parametrize("size", [5, 7])  # SRU: identity highway when sizes match, W_s x otherwise
+def test_the_vectorised_scan_equals_the_step_loop(name, size):
+    torch.manual_seed(0)
+    layer = CellLayer(name, size, 5).double()
+    x = torch.randn(3, 6, size, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([6, 4, 1])
+    out_scan, state_scan = layer(x, lengths)
+    g_scan = torch.autograd.grad(out_scan.sum() + state_scan[0].sum() + state_scan[1].sum(), x)[0]
+    layer.cell.scan = None  # this instance now takes the per-step path
+    out_step, state_step = layer(x, lengths)
+    g_step = torch.autograd.grad(out_step.sum() + state_step[0].sum() + state_step[1].sum(), x)[0]
+    assert torch.allclose(out_scan, out_step) and torch.allclose(g_scan, g_step)
+    assert all(torch.allclose(a, b) for a, b in zip(state_scan, state_step))
