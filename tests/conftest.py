@@ -56,30 +56,29 @@ TINY_RECIPE = ROOT / "recipes" / "sentiment" / "tiny_lstm.yaml"
 TINY_FAST = ["--set", "train.epochs=3", "--set", "train.threads=1", "--set", "train.tensorboard=false"]
 
 
+def train_once(tmp_path_factory, recipe: Path, name: str, *sets: str) -> Path:
+    """Train ``recipe`` (single-threaded, no tensorboard) into a fresh temporary run directory."""
+    out = tmp_path_factory.mktemp(name) / name
+    res = run_cli("train", str(recipe), "--out", str(out), "--set", "train.threads=1",
+                  "--set", "train.tensorboard=false", *sets)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """A sentiment run trained once on the bundled toy treebank, shared by the tests that only read it."""
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    res = run_cli("train", str(TINY_RECIPE), "--out", str(out), *TINY_FAST)
-    assert res.returncode == 0, res.stderr
-    return out
+    return train_once(tmp_path_factory, TINY_RECIPE, "tiny", *TINY_FAST)
 
 
 @pytest.fixture(scope="session")
 def mt_run(tmp_path_factory) -> Path:
     """A German-English translator trained once on the bundled parallel sample."""
-    out = tmp_path_factory.mktemp("mt") / "de_en"
-    res = run_cli("train", str(ROOT / "recipes" / "translation" / "tiny_de_en.yaml"), "--out", str(out),
-                  "--set", "train.tensorboard=false", "--set", "train.epochs=6", "--set", "train.threads=1")
-    assert res.returncode == 0, res.stderr
-    return out
+    return train_once(tmp_path_factory, ROOT / "recipes" / "translation" / "tiny_de_en.yaml", "de_en",
+                      "--set", "train.epochs=6")
 
 
 @pytest.fixture(scope="session")
 def rntn_run(tmp_path_factory) -> Path:
     """An RNTN trained once on the bundled toy treebank."""
-    out = tmp_path_factory.mktemp("trees") / "rntn"
-    res = run_cli("train", str(ROOT / "recipes" / "trees" / "tiny_rntn.yaml"), "--out", str(out),
-                  "--set", "train.tensorboard=false", "--set", "train.threads=1")
-    assert res.returncode == 0, res.stderr
-    return out
+    return train_once(tmp_path_factory, ROOT / "recipes" / "trees" / "tiny_rntn.yaml", "rntn")
