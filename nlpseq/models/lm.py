@@ -45,19 +45,22 @@ class RNNLanguageModel(nn.Module):
                                         cfg.dropout, cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout,
                                         cfg.skip_connections)
         self.dropout = nn.Dropout(cfg.dropout)
-        self.out = nn.Linear(cfg.hidden_size, vocab_size)
-        if cfg.tie_weights:
+        if cfg.tie_weights and cfg.embedding_dim != cfg.hidden_size:
             from ..errors import RecipeError
 
-            if cfg.embedding_dim != cfg.hidden_size:
-                raise RecipeError("model.tie_weights needs model.embedding_dim equal to model.hidden_size")
-            self.out.weight = self.embed.weight
+            raise RecipeError("model.tie_weights needs model.embedding_dim equal to model.hidden_size")
+        # Tied: the embedding matrix is used directly rather than shared as a second parameter,
+        # which safetensors would refuse to save.
+        self.out = None if cfg.tie_weights else nn.Linear(cfg.hidden_size, vocab_size)
+        self.out_bias = nn.Parameter(torch.zeros(vocab_size)) if cfg.tie_weights else None
         self._carry: Any = None
 
     def run(self, ids: torch.Tensor, lengths: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         """Logits (batch, time, vocab) for every position and the final state."""
         out, state = self.encoder(self.embed(ids), lengths, state, return_state=True)
-        return self.out(self.dropout(out)), state
+        out = self.dropout(out)
+        logits = F.linear(out, self.embed.weight, self.out_bias) if self.out is None else self.out(out)
+        return logits, state
 
     def forward(self, batch: dict) -> dict:
         ids, gold = batch["input"], batch["target"]

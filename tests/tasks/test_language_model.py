@@ -63,3 +63,17 @@ def test_truncated_bptt_carries_the_state_without_its_gradient():
     model._carry = None
     fresh = model({**second, "carry": None})["loss"]
     assert abs(float(loss) - float(fresh)) > 1e-4
+
+
+def test_tied_output_weights_save_and_load(tmp_path):
+    from nlpseq.run import RunDir
+
+    recipe = load_recipe(RECIPE, ["model.tie_weights=true", "model.embedding_dim=64"])
+    model = MODELS.get("rnn_lm")(recipe.model, 30)
+    x = torch.randint(4, 30, (2, 5))
+    before = model.eval().run(x, torch.tensor([5, 5]))[0]
+    run = RunDir(tmp_path)
+    run.save_weights(model.state_dict())
+    again = MODELS.get("rnn_lm")(recipe.model, 30)
+    again.load_state_dict(run.load_weights())
+    assert torch.allclose(again.eval().run(x, torch.tensor([5, 5]))[0], before)
