@@ -8,7 +8,7 @@ RECIPE = ROOT / "recipes" / "sentiment" / "tiny_lstm.yaml"
 def test_compare_trains_one_run_per_value_and_prints_one_table(tmp_path):
     out = tmp_path / "cmp"
     args = ["compare", str(RECIPE), "--sweep", "model.cell=gru,sru", "--out", str(out),
-            "--set", "train.epochs=2", "--set", "train.threads=1", "--set", "train.tensorboard=false"]
+            "--set", "train.epochs=1", "--set", "train.threads=1", "--set", "train.tensorboard=false"]
     res = run_cli(*args)
     assert res.returncode == 0, res.stderr
     header, *lines = res.stdout.splitlines()[:3]
