@@ -15,9 +15,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.batching import padding_mask
-from ..errors import RecipeError
+from ..errors import RecipeError, did_you_mean
 from ..nn import RecurrentEncoder, TokenEmbedding
 from ..nn.attention import Attention
+from ..nn.cells import CELLS
+from ..nn.layers import CellLayer, CellRNN
 from ..recipe import Section
 from ..registry import MODELS
 from ..text.vocab import Vocab
@@ -44,7 +46,7 @@ class Seq2Seq(nn.Module):
 
     class Config(Section):
         name: Literal["lstm_seq2seq"] = "lstm_seq2seq"
-        cell: str = "lstm"  # lstm | gru, for encoder and decoder
+        cell: str = "lstm"  # encoder and decoder: lstm | gru (fused kernels) | elman | jordan | residual_lstm | rhn | sru
         embedding_dim: int = 256
         hidden_size: int = 512  # decoder state; a bidirectional encoder uses half per direction
         encoder_layers: int = 2
@@ -60,8 +62,12 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, cfg: Config, src_vocab_size: int, tgt_vocab_size: int) -> None:
         super().__init__()
-        if cfg.cell not in _CELLS:
-            raise RecipeError(f"model.cell: '{cfg.cell}' is not one of {', '.join(_CELLS)}")
+        if cfg.cell not in CELLS:
+            raise RecipeError(f"model.cell: unknown cell '{cfg.cell}'{did_you_mean(cfg.cell, CELLS)}; "
+                              f"choose from {', '.join(CELLS)}")
+        if getattr(CELLS[cfg.cell], "conv_width", 1) > 1:
+            raise RecipeError(f"model.cell: '{cfg.cell}' convolves over the previous input, which a decoder "
+                              "stepping one token at a time does not have; use it in classifiers and language models")
         if cfg.share_embeddings and src_vocab_size != tgt_vocab_size:
             raise RecipeError("model.share_embeddings needs a joint vocabulary (text.joint: true)")
         self.cfg = cfg
@@ -71,15 +77,23 @@ class Seq2Seq(nn.Module):
         enc_hidden = hid // 2 if cfg.bidirectional else hid
         self.encoder = RecurrentEncoder(emb, enc_hidden, cfg.encoder_layers, cfg.bidirectional, cfg.cell, cfg.dropout)
         enc_size = self.encoder.output_size
-        self.is_lstm = cfg.cell == "lstm"
+        self.torch_cells = cfg.cell in _CELLS  # torch's LSTM/GRU cells; any other cell steps in Python
+        # "is_lstm": the decoder state has a second tensor (the memory cell c) beside h.
+        self.is_lstm = cfg.cell == "lstm" if self.torch_cells else CELLS[cfg.cell].state_count == 2
         self.bridge_h = nn.Linear(enc_size, hid * cfg.decoder_layers)
         self.bridge_c = nn.Linear(enc_size, hid * cfg.decoder_layers) if self.is_lstm else None
-        fused, cell = _CELLS[cfg.cell]
-        if cfg.input_feeding:
-            self.cells = nn.ModuleList(cell(emb + hid if i == 0 else hid, hid) for i in range(cfg.decoder_layers))
+        between = cfg.dropout if cfg.decoder_layers > 1 else 0.0
+        if self.torch_cells:
+            fused, cell = _CELLS[cfg.cell]
+            if cfg.input_feeding:
+                self.cells = nn.ModuleList(cell(emb + hid if i == 0 else hid, hid) for i in range(cfg.decoder_layers))
+            else:
+                self.rnn = fused(emb, hid, cfg.decoder_layers, batch_first=True, dropout=between)
+        elif cfg.input_feeding:
+            self.cells = nn.ModuleList(CellLayer(cfg.cell, emb + hid if i == 0 else hid, hid)
+                                       for i in range(cfg.decoder_layers))
         else:
-            self.rnn = fused(emb, hid, cfg.decoder_layers, batch_first=True,
-                             dropout=cfg.dropout if cfg.decoder_layers > 1 else 0.0)
+            self.rnn = CellRNN(cfg.cell, emb, hid, cfg.decoder_layers, dropout=between)
         self.attention = Attention(cfg.attention, hid, enc_size)
         self.combine = nn.Linear(hid + enc_size, hid)  # attentional state: tanh(W [h; context])
         self.dropout = nn.Dropout(cfg.dropout)
@@ -119,8 +133,13 @@ class Seq2Seq(nn.Module):
         emb = self.tgt_embed(tgt_in)
         h, c, feed = state
         if not self.cfg.input_feeding:
-            out, hc = self.rnn(emb, (h, c) if self.is_lstm else h)
-            h, c = hc if self.is_lstm else (hc, None)
+            if self.torch_cells:
+                out, hc = self.rnn(emb, (h, c) if self.is_lstm else h)
+                h, c = hc if self.is_lstm else (hc, None)
+            else:
+                states = [((h[i], c[i]) if self.is_lstm else (h[i],), None) for i in range(h.size(0))]
+                lengths = torch.full((emb.size(0),), emb.size(1), dtype=torch.long)
+                out, h, c = self.rnn(emb, lengths, states)
             att, weights = self._attend(out, memory)
             return att, weights, (h, c, att[:, -1])
         hs, cs = list(h.unbind(0)), list(c.unbind(0)) if self.is_lstm else None
@@ -128,7 +147,12 @@ class Seq2Seq(nn.Module):
         for t in range(emb.size(1)):
             x = torch.cat([emb[:, t], feed], -1)
             for i, cell in enumerate(self.cells):
-                if self.is_lstm:
+                if not self.torch_cells:
+                    new = cell.cell(cell.cell.project(x, cell.proj), (hs[i], cs[i]) if self.is_lstm else (hs[i],))
+                    hs[i] = new[0]
+                    if self.is_lstm:
+                        cs[i] = new[1]
+                elif self.is_lstm:
                     hs[i], cs[i] = cell(x, (hs[i], cs[i]))
                 else:
                     hs[i] = cell(x, hs[i])

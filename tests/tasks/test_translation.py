@@ -115,3 +115,28 @@ def test_padding_is_ignored_by_the_loss():
     assert ab["units"] == a["units"] + b["units"] == 5
     total = a["loss"] * a["units"] + b["loss"] * b["units"]
     assert float(ab["loss"] * ab["units"]) == pytest.approx(float(total), rel=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["elman", "jordan", "residual_lstm", "rhn", "sru"])
+@pytest.mark.parametrize("feed", [True, False])
+def test_every_stepwise_cell_serves_as_encoder_and_decoder(cell, feed):
+    model = small_model(cell=cell, input_feeding=str(feed).lower(), decoder_layers=2)
+    src, src_len = torch.randint(4, 30, (3, 7)), torch.tensor([7, 5, 2])
+    tgt_in = torch.randint(4, 40, (3, 6))
+    memory, state = model.encode(src, src_len)
+    whole, _, _ = model.decode(tgt_in, memory, state)
+    steps = []
+    for t in range(tgt_in.size(1)):  # one token at a time, as beam search decodes
+        att, _, state = model.decode(tgt_in[:, t : t + 1], memory, state)
+        steps.append(att)
+    assert torch.allclose(whole, torch.cat(steps, 1), atol=1e-5)
+    with torch.no_grad():
+        hyps = beam_search(model, src, src_len, beam=3, max_len_a=1.0, max_len_b=4)
+    assert len(hyps) == 3
+
+
+def test_a_convolutional_cell_is_refused_by_the_decoder_with_a_reason():
+    from nlpseq.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="qrnn"):
+        small_model(cell="qrnn")
