@@ -37,7 +37,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         metric = recipe.train.metric or task_cls.metric
         sign = 1 if task_cls.higher_is_better else -1
         top = max((r for r in best if metric in r), key=lambda r: sign * r[metric], default=best[-1])
-        print("best dev: " + ", ".join(f"{k}={v:.2f}" for k, v in top.items() if isinstance(v, float)))
+        print("best dev: " + ", ".join(f"{k}={v:.2f}" for k, v in top.items()
+                                       if isinstance(v, float) and k != "elapsed_s"))
     return 0
 
 
