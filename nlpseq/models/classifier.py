@@ -10,7 +10,7 @@ from torch import nn
 
 from ..data.batching import padding_mask
 from ..nn import RecurrentEncoder, TokenEmbedding
-from ..recipe import Section
+from ..nn.recurrent import RecurrentOptions
 from ..registry import MODELS
 
 
@@ -18,21 +18,15 @@ from ..registry import MODELS
 class RNNClassifier(nn.Module):
     """Classifies a token sequence from the pooled states of a (bi)directional recurrent encoder."""
 
-    class Config(Section):
+    class Config(RecurrentOptions):
         name: Literal["rnn_classifier"] = "rnn_classifier"
-        cell: str = "lstm"  # lstm | gru | elman | jordan | residual_lstm | rhn | sru | qrnn
         embedding_dim: int = 300
         hidden_size: int = 256  # per direction
-        num_layers: int = 1
         bidirectional: bool = True
         pooling: Literal["last", "mean", "max", "attention"] = "max"
         dropout: float = 0.5  # before the output layer and between stacked layers
         embedding_dropout: float = 0.3
         word_dropout: float = 0.0  # chance of replacing a training token by <unk>
-        variational_dropout: float = 0.0  # on recurrent-layer inputs, one mask per sequence
-        recurrent_dropout: float = 0.0  # on the candidate update, without memory loss
-        zoneout: float = 0.0  # chance of a unit keeping its previous state
-        skip_connections: bool = False  # residual connections between stacked layers
         pretrained_vectors: str | None = None  # word2vec/GloVe text file
         freeze_embeddings: bool = False
 
@@ -40,9 +34,7 @@ class RNNClassifier(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embed = TokenEmbedding(vocab_size, cfg.embedding_dim, cfg.embedding_dropout, cfg.word_dropout)
-        self.encoder = RecurrentEncoder(cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, cfg.bidirectional,
-                                        cfg.cell, cfg.dropout, cfg.variational_dropout, cfg.recurrent_dropout,
-                                        cfg.zoneout, cfg.skip_connections)
+        self.encoder = RecurrentEncoder.from_options(cfg.embedding_dim, cfg, cfg.bidirectional)
         size = self.encoder.output_size
         self.attn = nn.Linear(size, 1) if cfg.pooling == "attention" else None
         self.dropout = nn.Dropout(cfg.dropout)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..nn import RecurrentEncoder
-from ..recipe import Section
+from ..nn.recurrent import RecurrentOptions
 from ..registry import MODELS
 
 
@@ -17,20 +17,13 @@ from ..registry import MODELS
 class RNNForecaster(nn.Module):
     """Reads a window of (normalised) values with any cell and predicts ``horizon`` values from its final state."""
 
-    class Config(Section):
+    class Config(RecurrentOptions):
         name: Literal["rnn_forecaster"] = "rnn_forecaster"
-        cell: str = "lstm"  # lstm | gru | elman | jordan | residual_lstm | rhn | sru | qrnn
         hidden_size: int = 64
-        num_layers: int = 1
-        dropout: float = 0.0
-        variational_dropout: float = 0.0
-        recurrent_dropout: float = 0.0
-        zoneout: float = 0.0
 
     def __init__(self, cfg: Config, horizon: int, features: int = 1) -> None:
         super().__init__()
-        self.encoder = RecurrentEncoder(features, cfg.hidden_size, cfg.num_layers, False, cfg.cell, cfg.dropout,
-                                        cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout)
+        self.encoder = RecurrentEncoder.from_options(features, cfg)
         self.out = nn.Linear(cfg.hidden_size, horizon)
 
     def predict(self, window: torch.Tensor) -> torch.Tensor:

@@ -9,8 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..nn import RecurrentEncoder, TokenEmbedding
-from ..nn.recurrent import detach_state
-from ..recipe import Section
+from ..nn.recurrent import RecurrentOptions, detach_state
 from ..registry import MODELS
 from ..text.vocab import Vocab
 
@@ -23,27 +22,19 @@ class RNNLanguageModel(nn.Module):
     marked ``carry`` start from the previous chunk's final state, detached from its graph.
     """
 
-    class Config(Section):
+    class Config(RecurrentOptions):
         name: Literal["rnn_lm"] = "rnn_lm"
-        cell: str = "lstm"  # lstm | gru | elman | jordan | residual_lstm | rhn | sru | qrnn
         embedding_dim: int = 128
         hidden_size: int = 512
-        num_layers: int = 1
         dropout: float = 0.2  # on the outputs, and between stacked layers
         embedding_dropout: float = 0.1
-        variational_dropout: float = 0.0
-        recurrent_dropout: float = 0.0
-        zoneout: float = 0.0
-        skip_connections: bool = False
         tie_weights: bool = False  # output layer = embeddings (needs embedding_dim == hidden_size)
 
     def __init__(self, cfg: Config, vocab_size: int) -> None:
         super().__init__()
         self.cfg = cfg
         self.embed = TokenEmbedding(vocab_size, cfg.embedding_dim, cfg.embedding_dropout)
-        self.encoder = RecurrentEncoder(cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, False, cfg.cell,
-                                        cfg.dropout, cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout,
-                                        cfg.skip_connections)
+        self.encoder = RecurrentEncoder.from_options(cfg.embedding_dim, cfg)
         self.dropout = nn.Dropout(cfg.dropout)
         if cfg.tie_weights and cfg.embedding_dim != cfg.hidden_size:
             from ..errors import RecipeError

@@ -15,10 +15,24 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..errors import RecipeError, did_you_mean
+from ..recipe import Section
 from .cells import CELLS
 from .layers import CellRNN
 
 FUSED_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentOptions(Section):
+    """The recurrent-layer keys every model section shares (the cell and its regularizers)."""
+
+    cell: str = "lstm"  # lstm | gru | elman | jordan | residual_lstm | rhn | sru | qrnn
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0  # between stacked layers (and, by the model, on its outputs)
+    variational_dropout: float = 0.0  # on recurrent-layer inputs, one mask per sequence
+    recurrent_dropout: float = 0.0  # on the candidate update, without memory loss
+    zoneout: float = 0.0  # chance of a unit keeping its previous state
+    skip_connections: bool = False  # residual connections between stacked layers
 
 
 class RecurrentEncoder(nn.Module):
@@ -53,6 +67,12 @@ class RecurrentEncoder(nn.Module):
             self.rnn = CellRNN(cell, input_size, hidden_size, num_layers, bidirectional, between, skip,
                                variational_dropout=variational_dropout, recurrent_dropout=recurrent_dropout,
                                zoneout=zoneout)
+
+    @classmethod
+    def from_options(cls, input_size: int, cfg: RecurrentOptions, bidirectional: bool = False) -> "RecurrentEncoder":
+        """The encoder a model section's :class:`RecurrentOptions` describe."""
+        return cls(input_size, cfg.hidden_size, cfg.num_layers, bidirectional, cfg.cell, cfg.dropout,
+                   cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout, cfg.skip_connections)
 
     @property
     def output_size(self) -> int:
