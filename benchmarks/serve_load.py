@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads in the service")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads in the service's model process")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
     args = ap.parse_args()
     texts = sentences(2000)
