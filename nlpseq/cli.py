@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import logging
@@ -170,9 +171,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                           "pip install 'nlpseq[serve]'") from None
     if not (args.sentiment or args.translate):
         raise NlpseqError("nlpseq serve: give --sentiment RUN_DIR and/or --translate RUN_DIR")
-    limits = Limits(max_texts=args.max_texts, max_chars=args.max_chars, max_body_bytes=args.max_body_bytes,
-                    max_beam=args.max_beam, timeout_s=args.timeout, max_batch=args.max_batch,
-                    max_wait_ms=args.max_wait_ms, batching=not args.no_batching)
+    limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if f.name != "batching"},
+                    batching=not args.no_batching)
     models = {kind: load_served(kind, path, args.threads, in_process=args.in_process)
               for kind, path in (("sentiment", args.sentiment), ("translate", args.translate)) if path}
     try:
@@ -205,6 +205,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .serve.limits import Limits
 
     p = argparse.ArgumentParser(prog="nlpseq", description="Recurrent and recursive networks for NLP.")
     p.add_argument("--version", action="version", version=f"nlpseq {__version__}")
@@ -267,13 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--threads", type=int, help="torch threads for the model (default: torch's)")
-    sv.add_argument("--max-texts", type=int, default=64, help="texts per request (default 64)")
-    sv.add_argument("--max-chars", type=int, default=2000, help="characters per text (default 2000)")
-    sv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="request body size (default 1 MiB)")
-    sv.add_argument("--max-beam", type=int, default=10, help="largest beam a request may ask (default 10)")
-    sv.add_argument("--timeout", type=float, default=10.0, help="seconds before a request gets 503 (default 10)")
-    sv.add_argument("--max-batch", type=int, default=64, help="texts per model call across requests (default 64)")
-    sv.add_argument("--max-wait-ms", type=float, default=2.0, help="wait for a batch to fill (default 2 ms)")
+    limits = Limits()
+    for flag, name, kind, text in (("--max-texts", "max_texts", int, "texts per request"),
+                                   ("--max-chars", "max_chars", int, "characters per text"),
+                                   ("--max-body-bytes", "max_body_bytes", int, "request body size in bytes"),
+                                   ("--max-beam", "max_beam", int, "largest beam a request may ask"),
+                                   ("--timeout", "timeout_s", float, "seconds before a request gets 503"),
+                                   ("--max-batch", "max_batch", int, "texts per model call across requests"),
+                                   ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill, in ms")):
+        default = getattr(limits, name)
+        sv.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default:g})")
     sv.add_argument("--no-batching", action="store_true", help="one model call per request")
     sv.add_argument("--in-process", action="store_true",
                     help="run the models in the service's process (default: one child process per model)")

@@ -1,6 +1,23 @@
-"""``nlpseq serve``: the HTTP service over the pipelines (needs the ``serve`` extra)."""
+"""``nlpseq serve``: the HTTP service over the pipelines (needs the ``serve`` extra).
 
-from .app import ServedModel, create_app, load_served
-from .limits import Limits
+Names load on first use, so ``nlpseq.serve.limits`` (which the CLI reads for its defaults)
+imports without FastAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["create_app", "load_served", "Limits", "ServedModel"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Limits":
+        from .limits import Limits
+
+        return Limits
+    if name in ("create_app", "load_served", "ServedModel"):
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'nlpseq.serve' has no attribute '{name}'")

@@ -94,7 +94,7 @@ class _Texts(BaseModel):
 
     def items(self) -> list[str]:
         if (self.text is None) == (self.texts is None):
-            raise _Unprocessable("give exactly one of 'text' and 'texts'")
+            raise _unprocessable("give exactly one of 'text' and 'texts'")
         return [self.text] if self.text is not None else list(self.texts or [])
 
 
@@ -150,22 +150,20 @@ class ErrorResponse(BaseModel):
     limit: str | None = None
 
 
-class _Unprocessable(Exception):
-    pass
+class _Refusal(Exception):
+    """A request the service answers with ``status`` and ``{"error": message[, "limit": limit]}``."""
 
-
-class _Unavailable(Exception):
-    pass
-
-
-class _NotLoaded(Exception):
-    pass
-
-
-class _LimitExceeded(Exception):
-    def __init__(self, message: str, limit: str) -> None:
+    def __init__(self, status: int, message: str, limit: str | None = None) -> None:
         super().__init__(message)
-        self.limit = limit
+        self.status, self.limit = status, limit
+
+
+def _unprocessable(message: str) -> _Refusal:
+    return _Refusal(422, message)
+
+
+def _over_limit(message: str, limit: str) -> _Refusal:
+    return _Refusal(413, f"{message} ({limit})", limit)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 413, 422, 503)}
@@ -190,7 +188,6 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
     app = FastAPI(title="nlpseq", version=__version__, lifespan=lifespan,
                   description="Sentiment analysis and translation with recurrent and recursive networks.", **extra)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
-    app.state.models, app.state.limits, app.state.batchers = models, limits, batchers
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -208,41 +205,31 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(_NotLoaded)
-    async def _not_loaded(request: Request, exc: _NotLoaded) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=404)
-
-    @app.exception_handler(_Unprocessable)
-    async def _unprocessable(request: Request, exc: _Unprocessable) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=422)
-
-    @app.exception_handler(_LimitExceeded)
-    async def _too_large(request: Request, exc: _LimitExceeded) -> JSONResponse:
-        return JSONResponse({"error": str(exc), "limit": exc.limit}, status_code=413)
+    @app.exception_handler(_Refusal)
+    async def _refused(request: Request, exc: _Refusal) -> JSONResponse:
+        body = {"error": str(exc)} if exc.limit is None else {"error": str(exc), "limit": exc.limit}
+        # A 503 is temporary: the model is busy or restarting, and the service is still up.
+        return JSONResponse(body, status_code=exc.status, headers={"Retry-After": "1"} if exc.status == 503 else None)
 
     async def run(kind: str, items: list[str], **options: Any) -> list[dict]:
         if kind not in models:
-            raise _NotLoaded(f"no {kind} model is loaded (start the service with --{kind} RUN_DIR)")
+            raise _Refusal(404, f"no {kind} model is loaded (start the service with --{kind} RUN_DIR)")
         if not items:
-            raise _Unprocessable("'texts' is empty")
+            raise _unprocessable("'texts' is empty")
         if len(items) > limits.max_texts:
-            raise _LimitExceeded(f"{len(items)} texts, over the limit of {limits.max_texts} (max_texts)", "max_texts")
+            raise _over_limit(f"{len(items)} texts, over the limit of {limits.max_texts}", "max_texts")
         for i, t in enumerate(items):
             if len(t) > limits.max_chars:
-                raise _LimitExceeded(f"text {i} has {len(t)} characters, over the limit of {limits.max_chars} "
-                                     "(max_chars)", "max_chars")
+                raise _over_limit(f"text {i} has {len(t)} characters, over the limit of {limits.max_chars}",
+                                  "max_chars")
         try:
             return await asyncio.wait_for(batchers[kind].submit(items, **options), limits.timeout_s)
         except asyncio.TimeoutError:
-            raise _Unavailable(f"the {kind} model did not answer within {limits.timeout_s:g} s (timeout_s)") from None
+            raise _Refusal(503, f"the {kind} model did not answer within {limits.timeout_s:g} s (timeout_s)") from None
         except ModelProcessError as exc:
-            raise _Unavailable(f"the {kind} model failed: {exc}") from None
+            raise _Refusal(503, f"the {kind} model failed: {exc}") from None
         except (NlpseqError, ValueError) as exc:
-            raise _Unprocessable(str(exc)) from None
-
-    @app.exception_handler(_Unavailable)
-    async def _unavailable(request: Request, exc: _Unavailable) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+            raise _unprocessable(str(exc)) from None
 
     @app.post("/v1/sentiment", response_model=SentimentResponse, response_model_exclude_none=True,
               responses=_ERRORS, summary="Label texts (or, for tree models, every phrase of bracketed trees)")
@@ -254,9 +241,9 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
               responses=_ERRORS, summary="Translate texts with beam search")
     async def translate(req: TranslateRequest) -> dict[str, Any]:
         if req.beam is not None and req.beam > limits.max_beam:
-            raise _LimitExceeded(f"beam {req.beam} is over the limit of {limits.max_beam} (max_beam)", "max_beam")
+            raise _over_limit(f"beam {req.beam} is over the limit of {limits.max_beam}", "max_beam")
         if req.n_best > (req.beam or limits.max_beam):
-            raise _Unprocessable(f"n_best {req.n_best} is larger than the beam")
+            raise _unprocessable(f"n_best {req.n_best} is larger than the beam")
         results = await run("translate", req.items(), beam=req.beam, n_best=req.n_best)
         return {"model": models["translate"].name, "results": results}
 

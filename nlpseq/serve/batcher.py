@@ -105,9 +105,9 @@ class MicroBatcher:
             take(self._held.popleft())
         deadline = time.monotonic() + self.max_wait
         while size < self.max_batch:
+            remaining = deadline - time.monotonic()
             try:
-                job = self._queue.get(timeout=max(deadline - time.monotonic(), 0)) if (
-                    deadline > time.monotonic()) else self._queue.get_nowait()
+                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
             if job is None:

@@ -6,7 +6,7 @@ knows a model class.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 import torch
 
@@ -14,6 +14,19 @@ from ..recipe import Recipe, Section, build_recipe
 from ..registry import MODELS
 from ..run import RunDir
 from ..train.trainer import TrainData
+
+
+def mean_loss(model: torch.nn.Module, batches: Iterable[dict]) -> tuple[float, int]:
+    """The model's training objective averaged over every unit (token) of ``batches``, and the unit count."""
+    device = next(model.parameters()).device
+    total, units = 0.0, 0
+    model.eval()
+    with torch.inference_mode():
+        for batch in batches:
+            out = model({k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()})
+            total += float(out["loss"]) * int(out["units"])
+            units += int(out["units"])
+    return total / max(units, 1), units
 
 
 class Task:

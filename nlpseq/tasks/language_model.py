@@ -16,7 +16,7 @@ from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab, get_tokenizer
 from ..train.trainer import TrainData
-from .base import Task
+from .base import Task, mean_loss
 
 
 @TASKS.register("language_model")
@@ -122,25 +122,17 @@ class LanguageModelTask(Task):
         A model trained on a stream (``train.bptt``) is scored the same way: the held-out lines
         joined into one stream, read in chunks with the state carried; otherwise line by line.
         """
-        device = next(model.parameters()).device
-        total, units = 0.0, 0
-        model.eval()
         if self.recipe.train.bptt:
-            stream = torch.tensor([Vocab.eos_id] + [i for s in data for i in (*s, Vocab.eos_id)], device=device)
+            stream = torch.tensor([Vocab.eos_id] + [i for s in data for i in (*s, Vocab.eos_id)])
             chunk = 1000
             batches = [{"input": stream[None, i : i + chunk], "target": stream[None, i + 1 : i + chunk + 1],
                         "carry": i > 0} for i in range(0, len(stream) - 1, chunk)]
             batches[-1]["input"] = batches[-1]["input"][:, : batches[-1]["target"].size(1)]
         else:
-            batches = [{k: v.to(device) for k, v in self.collate([data[i] for i in idx]).items()}
+            batches = [self.collate([data[i] for i in idx])
                        for idx in bucket_by_length([len(s) + 1 for s in data], 8000, 256, shuffle=False)]
-        with torch.inference_mode():
-            for batch in batches:
-                out = model(batch)
-                total += float(out["loss"]) * out["units"]
-                units += out["units"]
+        loss, units = mean_loss(model, batches)
         model._carry = None  # evaluation must not leave its state for the next training chunk
-        loss = total / max(units, 1)
         name = "bpc" if self.recipe.text.level == "char" else "bits_per_word"
         return {"loss": loss, name: loss / math.log(2), "perplexity": math.exp(min(loss, 50)), "tokens": units,
                 "count": len(data)}
@@ -158,8 +150,7 @@ class LanguageModelTask(Task):
         ids = self._prompt_ids(text)
         with torch.inference_mode():
             logits, _ = model.eval().run(torch.tensor([ids]), torch.tensor([len(ids)]))
-        probs = torch.softmax(logits[0, -1].float(), -1)
-        probs[[Vocab.pad_id, Vocab.bos_id, Vocab.unk_id]] = 0  # never proposed as a next word
+        probs = _next_token_probabilities(logits)
         top = probs.topk(min(k, len(self.vocab)))
         return [{"token": "\n" if i == Vocab.eos_id else self.vocab.itos[i], "probability": p}
                 for p, i in zip(top.values.tolist(), top.indices.tolist())]
@@ -176,9 +167,7 @@ class LanguageModelTask(Task):
         with torch.inference_mode():
             logits, state = model.run(torch.tensor([ids]), torch.tensor([len(ids)]))
             for _ in range(length):
-                probs = torch.softmax(logits[0, -1].float() / temperature, -1)
-                probs[[Vocab.pad_id, Vocab.bos_id, Vocab.unk_id]] = 0
-                nxt = int(torch.multinomial(probs, 1, generator=gen))
+                nxt = int(torch.multinomial(_next_token_probabilities(logits, temperature), 1, generator=gen))
                 if nxt == Vocab.eos_id:
                     break
                 out.append(nxt)
@@ -186,7 +175,8 @@ class LanguageModelTask(Task):
         words = self.vocab.decode(out)
         if self.recipe.text.level == "char":
             return prompt + "".join(words)
-        return self._tokenizer().detokenize(self._tokenizer().tokenize(prompt) + words)
+        tok = self._tokenizer()
+        return tok.detokenize(tok.tokenize(prompt) + words)
 
     def answer(self, model: torch.nn.Module, inputs: Any, k: int = 5, **options: Any) -> list[dict[str, Any]]:
         texts = [inputs] if isinstance(inputs, str) else inputs
@@ -198,3 +188,10 @@ class LanguageModelTask(Task):
                 raise InputError(f"text {i} is empty or not a string: next-word prediction needs a prompt")
             answers.append({"text": t, "next": self.next_tokens(model, t, k)})
         return answers
+
+
+def _next_token_probabilities(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """The distribution after the last position of ``logits`` (1, time, vocab); specials other than </s> never come next."""
+    probs = torch.softmax(logits[0, -1].float() / temperature, -1)
+    probs[[Vocab.pad_id, Vocab.bos_id, Vocab.unk_id]] = 0
+    return probs

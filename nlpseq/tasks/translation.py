@@ -24,7 +24,7 @@ from ..run import TOKENIZER
 from ..text.subword import SentencePieceTokenizer
 from ..text.vocab import Vocab
 from ..train.trainer import TrainData
-from .base import Task
+from .base import Task, mean_loss
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,7 @@ class TranslationTask(Task):
                           fingerprint(src_sp.model_proto.hex()), fingerprint(tgt_sp.model_proto.hex()))
 
         def rows() -> Iterator[dict[str, str]]:
-            for s, t in iter_parallel(train_src, train_tgt):
-                yield {"src": s, "tgt": t}
+            return ({"src": s, "tgt": t} for s, t in iter_parallel(train_src, train_tgt))
 
         ds = encode_cached(rows, encode, key)
         lengths = ds.data.column("length").to_pylist()
@@ -230,17 +229,10 @@ class TranslationTask(Task):
         src_vocab, tgt_vocab = self.src_sp.vocab(), self.tgt_sp.vocab()
         src = [src_vocab.encode(self.src_sp.tokenize(s))[: self.recipe.data.max_src_len] for s in data.sources]
         tgt = [tgt_vocab.encode(self.tgt_sp.tokenize(t)) for t in data.references]
-        device = next(model.parameters()).device
-        total, units = 0.0, 0
-        model.eval()
-        with torch.inference_mode():
-            for idx in bucket_by_length([max(len(a), len(b) + 1) for a, b in zip(src, tgt)], batch_tokens, 512,
-                                        shuffle=False):
-                batch = self.collate([src[i] for i in idx], [tgt[i] for i in idx])
-                out = model({k: v.to(device) for k, v in batch.items()})
-                total += float(out["loss"]) * int(out["units"])
-                units += int(out["units"])
-        return total / max(units, 1)
+        lengths = [max(len(a), len(b) + 1) for a, b in zip(src, tgt)]
+        batches = (self.collate([src[i] for i in idx], [tgt[i] for i in idx])
+                   for idx in bucket_by_length(lengths, batch_tokens, 512, shuffle=False))
+        return mean_loss(model, batches)[0]
 
     def answer(self, model: torch.nn.Module, inputs: Any, beam: int | None = None, n_best: int = 1,
                **options: Any) -> list[dict[str, Any]]:

@@ -58,10 +58,6 @@ class Distributed:
         usable = len(batches) - len(batches) % self.world
         return list(batches[self.rank : usable : self.world])
 
-    def usable(self, n: int) -> int:
-        """How many of ``n`` global batches the ranks consume together."""
-        return n - n % self.world
-
     def sum(self, *values: float) -> list[float]:
         """Each value summed over the ranks."""
         if not self.enabled:

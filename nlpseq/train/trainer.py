@@ -214,7 +214,6 @@ class Trainer:
     def fit(self, data: TrainData) -> dict[str, Any]:
         """Train until ``epochs``, ``max_steps`` or early stopping; returns the final progress."""
         cfg, p = self.cfg, self.progress
-        self._started = time.perf_counter()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.model.train()
@@ -229,8 +228,8 @@ class Trainer:
             else:
                 batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True,
                                            self.seed * 100_003 + p.epoch)
-            total = self.dist.usable(len(batches))
-            todo = self.dist.shard(batches[p.batch_in_epoch : total])
+            todo = self.dist.shard(batches[p.batch_in_epoch :])
+            total = p.batch_in_epoch + len(todo) * world  # the global position this epoch ends at
             from tqdm import tqdm
 
             bar = tqdm(total=total, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}",
