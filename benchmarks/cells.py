@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import sys
 from pathlib import Path
 
 import torch
@@ -15,21 +15,21 @@ import torch
 from nlpseq.nn.cells import CELLS
 from nlpseq.nn.layers import CellRNN
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sentiment_pipeline import timed  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(module, x, lengths, repeats: int, fused: bool) -> float:
+def fwd_bwd_time(module, x, lengths, repeats: int, fused: bool) -> float:
+    """Best forward+backward seconds of ``module`` over ``repeats`` runs, after a warm-up."""
+
     def run():
         out = module(x)[0] if fused else module(x, lengths)[0]
         out.sum().backward()
 
-    run()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    run()
+    return timed(run, repeats)
 
 
 def main() -> None:
@@ -43,10 +43,10 @@ def main() -> None:
     torch.manual_seed(0)
     x = torch.randn(args.batch, args.steps, args.hidden, requires_grad=True)
     lengths = torch.full((args.batch,), args.steps)
-    base = timed(torch.nn.LSTM(args.hidden, args.hidden, batch_first=True), x, lengths, args.repeats, fused=True)
+    base = fwd_bwd_time(torch.nn.LSTM(args.hidden, args.hidden, batch_first=True), x, lengths, args.repeats, fused=True)
     rows = [("fused nn.LSTM", base)]
     for name in CELLS:
-        rows.append((name, timed(CellRNN(name, args.hidden, args.hidden), x, lengths, args.repeats, fused=False)))
+        rows.append((name, fwd_bwd_time(CellRNN(name, args.hidden, args.hidden), x, lengths, args.repeats, fused=False)))
     print(f"batch {args.batch}, {args.steps} steps, hidden {args.hidden}, threads={torch.get_num_threads()}")
     print(f"{'cell':16} {'ms fwd+bwd':>11} {'x fused LSTM':>13}")
     for name, sec in rows:
