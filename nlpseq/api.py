@@ -91,15 +91,19 @@ class Pipeline:
 
 # Pipeline names and the tasks whose runs answer them: sequence and tree models both do sentiment.
 _PIPELINE_TASKS = {"sentiment": ("sentiment", "tree_sentiment"), "translation": ("translation",),
-                   "next-word": ("language_model",)}
+                   "next-word": ("language_model",), "parsing": ("parsing",)}
 
 
-def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", **options: Any) -> Callable[..., list[dict]]:
+def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", parser: str | os.PathLike | None = None,
+             **options: Any) -> Callable[..., list[dict]]:
     """``pipeline("sentiment", model=RUN_DIR)`` returns a callable over a string or a list of strings.
 
+    ``parser=PARSER_RUN`` lets a tree sentiment model take raw text: each sentence is tokenized and
+    parsed, and every phrase of the parse is labelled.
+
     Raises:
-        RecipeError: unknown pipeline task.
-        RunDirError: ``model`` is not a run of that task.
+        RecipeError: unknown pipeline task, or a parser given to a model that reads no trees.
+        RunDirError: ``model`` is not a run of that task, or ``parser`` not a parser run.
     """
     from .errors import RecipeError, did_you_mean
 
@@ -107,6 +111,10 @@ def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", **options
         raise RecipeError(f"unknown pipeline task '{task}'{did_you_mean(task, _PIPELINE_TASKS)}; "
                           f"choose from {', '.join(_PIPELINE_TASKS)}")
     task_obj, net = load_run(model, _PIPELINE_TASKS[task], device)
+    if parser is not None:
+        if task_obj.name != "tree_sentiment":
+            raise RecipeError(f"parser= needs a tree sentiment model; {model} is a {task_obj.name} run")
+        options["parser"] = load_run(parser, "parsing", device)
     return Pipeline(task_obj, net, **options)
 
 

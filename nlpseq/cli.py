@@ -1,4 +1,4 @@
-"""The ``nlpseq`` command: train | compare | evaluate | translate | sentiment | generate | serve | data."""
+"""The ``nlpseq`` command: train | compare | evaluate | translate | sentiment | parse | generate | serve | data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import NlpseqError
+from .errors import InputError, NlpseqError
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -61,8 +61,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     task, model = load_run(args.run)
     data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
-    plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
     options: dict = {"beam": args.beam} if args.beam is not None else {}
+    if args.parser:
+        if "parser" not in inspect.signature(task.evaluate).parameters:
+            raise NlpseqError(f"--parser: {args.run} is a {task.name} run; only tree sentiment runs read parses")
+        options["parser"] = load_run(args.parser, "parsing")
+    if args.decode:
+        if "decode" not in inspect.signature(task.evaluate).parameters:
+            raise NlpseqError(f"--decode: {args.run} is a {task.name} run, not a parser")
+        options["decode"] = args.decode
+    plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
     if "baselines" in inspect.signature(task.evaluate).parameters:
         options["baselines"] = True  # tasks whose baselines come with every evaluation (forecasting)
     t0 = time.perf_counter()
@@ -124,7 +132,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 def _cmd_sentiment(args: argparse.Namespace) -> int:
     from .api import pipeline
 
-    pipe = pipeline("sentiment", model=args.run)
+    pipe = pipeline("sentiment", model=args.run, parser=args.parser)
     inputs = ([args.tree] if args.tree else []) + args.texts
     if inputs:
         answers = pipe(inputs)
@@ -145,6 +153,36 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
             print(json.dumps(pipe(text)[0], ensure_ascii=False))
         sys.stdout.flush()
     return 0
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from .api import load_run
+
+    task, model = load_run(args.run, "parsing")
+
+    def emit(texts: list[str]) -> list[dict]:
+        answers = task.answer(model, texts, decode=args.decode)
+        for ans in answers:
+            print(json.dumps(ans, ensure_ascii=False) if args.json else ans["tree"])
+        sys.stdout.flush()
+        return answers
+
+    if args.texts:
+        answers = emit(args.texts)
+        if args.render:
+            from .render import render_tree
+
+            render_tree(answers[0]["tree"], args.render)
+        return 0
+    failed = 0
+    for n, line in enumerate(sys.stdin, 1):  # streamed: one tree per line, printed as soon as it is parsed
+        try:
+            emit([line.rstrip("\n")])
+        except InputError as exc:  # one bad line does not end the stream; its output line stays, empty
+            failed += 1
+            print(f"nlpseq: error: line {n}: {str(exc).replace('input 0 ', '', 1)}", file=sys.stderr)
+            print(json.dumps({"error": str(exc)}) if args.json else "", flush=True)
+    return 2 if failed else 0
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -234,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--src", help="translation: source file (with --ref), instead of --data")
     e.add_argument("--ref", help="translation: reference file")
     e.add_argument("--beam", type=int, help="translation: beam size (1 = greedy; default: the recipe's)")
+    e.add_argument("--parser", metavar="PARSER_RUN", help="tree sentiment: score on trees this parser builds")
+    e.add_argument("--decode", choices=["cky", "greedy"], help="parser: tree search (default: the recipe's)")
     e.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("sentiment", help="label texts (arguments, or one per line on stdin) as JSON lines")
@@ -241,7 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("texts", nargs="*")
     s.add_argument("--tree", help="a PTB-bracket tree to label phrase by phrase (tree model runs)")
     s.add_argument("--render", metavar="OUT.svg|OUT.png", help="draw the first labelled tree")
+    s.add_argument("--parser", metavar="PARSER_RUN", help="parse raw text into trees first (tree model runs)")
     s.set_defaults(func=_cmd_sentiment)
+
+    pa = sub.add_parser("parse", help="parse sentences (arguments, or one per line on stdin) into bracketed trees")
+    pa.add_argument("run")
+    pa.add_argument("texts", nargs="*")
+    pa.add_argument("--decode", choices=["cky", "greedy"], help="tree search (default: the recipe's)")
+    pa.add_argument("--json", action="store_true", help="print {tokens, tree} JSON lines")
+    pa.add_argument("--render", metavar="OUT.svg|OUT.png", help="draw the first tree")
+    pa.set_defaults(func=_cmd_parse)
 
     tr = sub.add_parser("translate", help="translate sentences (arguments, --input FILE, or lines on stdin)")
     tr.add_argument("run")

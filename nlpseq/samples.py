@@ -2,7 +2,8 @@
 
 The sentiment sample is a toy treebank in the SST format: sentences from a small grammar
 whose phrase labels follow simple rules (intensifiers strengthen, negation flips, 'but'
-defers to its second clause), so a model has something real to learn.
+defers to its second clause), so a model has something real to learn. The treebank sample is
+PTB-style constituency trees from a small English grammar, for the parser.
 """
 
 from __future__ import annotations
@@ -126,7 +127,70 @@ def write_parallel_sample(folder: str | Path, n_train: int = 600, n_val: int = 6
                     fh.write(("\n".join(p[k] for p in part) + "\n").encode("utf-8"))
 
 
+_TB_DET = ["the", "a", "every", "this"]
+_TB_ADJ = ["big", "old", "quiet", "red", "small", "happy"]
+_TB_NOUN = ["dog", "man", "woman", "child", "cat", "teacher", "house", "ball", "park", "garden", "letter", "car"]
+_TB_NAME = ["Anna", "Peter", "Maria", "John"]
+_TB_TVERB = ["saw", "found", "liked", "chased", "wrote", "painted"]
+_TB_IVERB = ["slept", "laughed", "waited", "arrived"]
+_TB_PREP = ["in", "near", "behind", "with"]
+_TB_ADV = ["yesterday", "quickly", "again"]
+
+
+def _tb_np(rng: random.Random, depth: int = 0) -> str:
+    if rng.random() < 0.2:
+        return f"(NP (NNP {rng.choice(_TB_NAME)}))"
+    words = [f"(DT {rng.choice(_TB_DET)})"]
+    if rng.random() < 0.4:
+        words.append(f"(JJ {rng.choice(_TB_ADJ)})")
+    words.append(f"(NN {rng.choice(_TB_NOUN)})")
+    np = f"(NP {' '.join(words)})"
+    if depth == 0 and rng.random() < 0.25:
+        return f"(NP {np} {_tb_pp(rng, depth + 1)})"
+    return np
+
+
+def _tb_pp(rng: random.Random, depth: int) -> str:
+    return f"(PP (IN {rng.choice(_TB_PREP)}) {_tb_np(rng, depth)})"
+
+
+def _tb_vp(rng: random.Random) -> str:
+    if rng.random() < 0.3:
+        parts = [f"(VBD {rng.choice(_TB_IVERB)})"]
+    else:
+        parts = [f"(VBD {rng.choice(_TB_TVERB)})", _tb_np(rng)]
+    if rng.random() < 0.35:
+        parts.append(_tb_pp(rng, 1))
+    if rng.random() < 0.2:
+        parts.append(f"(ADVP (RB {rng.choice(_TB_ADV)}))")
+    return f"(VP {' '.join(parts)})"
+
+
+def treebank_tree(rng: random.Random) -> str:
+    """One PTB-style constituency tree (S, NP, VP, PP, ADVP; part-of-speech tags; a final period)."""
+    clause = f"{_tb_np(rng)} {_tb_vp(rng)}"
+    if rng.random() < 0.2:
+        clause = f"(S {clause}) (CC and) (S {_tb_np(rng)} {_tb_vp(rng)})"
+    return f"( (S {clause} (. .)) )"
+
+
+def write_treebank_sample(folder: str | Path, n_train: int = 300, n_dev: int = 60, seed: int = 11) -> None:
+    """Write ``train.mrg`` and ``dev.mrg`` (distinct trees, PTB bracket format) into ``folder``."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    trees: list[str] = []
+    while len(trees) < n_train + n_dev:
+        t = treebank_tree(rng)
+        if t not in seen:
+            seen.add(t)
+            trees.append(t)
+    folder = Path(folder)
+    atomic_write_text(folder / "train.mrg", "\n".join(trees[:n_train]) + "\n")
+    atomic_write_text(folder / "dev.mrg", "\n".join(trees[n_train:]) + "\n")
+
+
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent / "data"
     write_sentiment_sample(root / "sentiment-sample")
     write_parallel_sample(root / "parallel-sample")
+    write_treebank_sample(root / "treebank-sample")

@@ -12,7 +12,7 @@ RECIPES = sorted((ROOT / "recipes").rglob("*.yaml"))
 
 def test_there_are_recipes_for_every_family():
     tasks = {load_recipe(p).task for p in RECIPES}
-    assert {"sentiment", "tree_sentiment", "translation"} <= tasks
+    assert {"sentiment", "tree_sentiment", "translation", "parsing", "language_model", "forecast"} <= tasks
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.relative_to(ROOT / "recipes").as_posix())

@@ -1,3 +1,3 @@
 """Model families; importing this package registers every model."""
 
-from . import classifier, forecaster, lm, recursive, seq2seq  # noqa: F401
+from . import classifier, forecaster, lm, parser, recursive, seq2seq  # noqa: F401

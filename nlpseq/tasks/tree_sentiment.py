@@ -127,7 +127,12 @@ class TreeSentimentTask(Task):
     def read_eval(self, ref: str | None, **kwargs: Any) -> TreeSet:
         return self._read(ref or self.recipe.data.dev)
 
-    def evaluate(self, model: torch.nn.Module, data: TreeSet, plot: str | None = None) -> dict[str, float]:
+    def evaluate(self, model: torch.nn.Module, data: TreeSet, plot: str | None = None,
+                 parser: tuple[Task, torch.nn.Module] | None = None) -> dict[str, float]:
+        """Phrase and root accuracies on gold trees; with a ``parser``, root accuracies on the trees it
+        builds from each sentence's words (phrases then differ from the gold ones and are not scored)."""
+        if parser is not None:
+            return self._evaluate_parsed(model, data, parser)
         probs = self.node_probabilities(model, data.trees)
         gold = [torch.tensor(encode_tree(t, self.vocab)["labels"]) for t in data.trees]
         all_p, all_g = torch.cat(probs), torch.cat(gold)
@@ -144,11 +149,36 @@ class TreeSentimentTask(Task):
             "count": len(data.trees),
         }
 
-    def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
-        """Answers for PTB-bracket trees: the sentence label plus a label for every phrase."""
+    def _evaluate_parsed(self, model: torch.nn.Module, data: TreeSet, parser: tuple[Task, torch.nn.Module]
+                         ) -> dict[str, float]:
+        from ..data.ptb import shape_tree, to_sentiment_tree
+        from ..metrics.parseval import BracketScore
+
+        task, net = parser
+        parsed = task.parse_tokens(net, [tree_tokens(t) for t in data.trees])
+        shapes = BracketScore()
+        for gold, test in zip(data.trees, parsed):
+            shapes.add(shape_tree(gold), shape_tree(to_sentiment_tree(test)))
+        probs = self.node_probabilities(model, [to_sentiment_tree(t) for t in parsed])
+        root_p = torch.stack([p[-1] for p in probs])
+        root_g = torch.tensor([int(t.label()) for t in data.trees])
+        return {"root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist()),
+                "root_binary": _binary(root_p, root_g),
+                "parse_unlabeled_f1": shapes.result()["unlabeled_f1"], "count": len(data.trees)}
+
+    def answer(self, model: torch.nn.Module, inputs: Any, parser: tuple[Task, torch.nn.Module] | None = None,
+               **options: Any) -> list[dict[str, Any]]:
+        """Answers for PTB-bracket trees, or raw text when a ``parser`` (its task and model) is given:
+        the sentence label plus a label for every phrase."""
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, (list, tuple)):
             raise InputError(f"expected a tree string or a list of them, got {type(inputs).__name__}")
+        if parser is not None:
+            raw = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.lstrip().startswith("(")]
+            if raw:
+                texts = list(texts)
+                for i, tree in zip(raw, self.parse_raw(parser, [texts[i] for i in raw])):
+                    texts[i] = tree.pformat(margin=1 << 30)
         trees = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):
@@ -169,6 +199,14 @@ class TreeSentimentTask(Task):
         for tree, probs in zip(trees, self.node_probabilities(model, trees)):
             answers.append(self._tree_answer(tree, probs))
         return answers
+
+    @staticmethod
+    def parse_raw(parser: tuple[Task, torch.nn.Module], texts: list[Any]) -> list[Tree]:
+        """SST-format trees (every label 2) for raw sentences, from a parser run's task and model."""
+        from ..data.ptb import to_sentiment_tree
+
+        task, model = parser
+        return [to_sentiment_tree(t) for t in task.parse_tokens(model, task.tokenize(texts))]
 
     def _tree_answer(self, tree: Tree, probs: torch.Tensor) -> dict[str, Any]:
         names = self.label_names
