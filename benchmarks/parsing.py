@@ -18,7 +18,6 @@ from nltk import Nonterminal, Tree, induce_pcfg
 from nltk.parse import ViterbiParser
 
 from nlpseq.api import load_run
-from nlpseq.data.ptb import read_ptb
 from nlpseq.metrics.parseval import score_trees
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -209,9 +209,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                           "pip install 'nlpseq[serve]'") from None
     if not (args.sentiment or args.translate):
         raise NlpseqError("nlpseq serve: give --sentiment RUN_DIR and/or --translate RUN_DIR")
+    if args.parser and not args.sentiment:
+        raise NlpseqError("nlpseq serve: --parser parses text for the --sentiment tree model; give that too")
     limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if f.name != "batching"},
                     batching=not args.no_batching)
-    models = {kind: load_served(kind, path, args.threads, in_process=args.in_process)
+    models = {kind: load_served(kind, path, args.threads, in_process=args.in_process,
+                                parser=args.parser if kind == "sentiment" else None)
               for kind, path in (("sentiment", args.sentiment), ("translate", args.translate)) if path}
     try:
         uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
@@ -314,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="serve sentiment and translation over HTTP (FastAPI, uvicorn)")
     sv.add_argument("--sentiment", metavar="RUN_DIR", help="run behind POST /v1/sentiment")
     sv.add_argument("--translate", metavar="RUN_DIR", help="run behind POST /v1/translate")
+    sv.add_argument("--parser", metavar="RUN_DIR", help="parser run: the tree sentiment model then takes raw text")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--threads", type=int, help="torch threads for the model (default: torch's)")

@@ -82,3 +82,19 @@ def mt_run(tmp_path_factory) -> Path:
 def rntn_run(tmp_path_factory) -> Path:
     """An RNTN trained once on the bundled toy treebank."""
     return train_once(tmp_path_factory, ROOT / "recipes" / "trees" / "tiny_rntn.yaml", "rntn")
+
+
+@pytest.fixture(scope="session")
+def parser_run(tmp_path_factory) -> Path:
+    """A constituency parser trained once on the bundled PTB-style sample."""
+    return train_once(tmp_path_factory, ROOT / "recipes" / "parsing" / "tiny_parser.yaml", "parser")
+
+
+@pytest.fixture(scope="session")
+def shape_run(tmp_path_factory) -> Path:
+    """A parser of SST tree shapes, trained once on the bundled SST-format sample."""
+    sample = SAMPLES / "sentiment-sample"
+    return train_once(tmp_path_factory, ROOT / "recipes" / "parsing" / "tiny_parser.yaml", "shapes",
+                      "--set", "data.format=sst", "--set", f"data.train={sample / 'train.txt'}",
+                      "--set", f"data.dev={sample / 'dev.txt'}", "--set", "train.metric=unlabeled_f1",
+                      "--set", "train.epochs=4")

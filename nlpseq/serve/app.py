@@ -39,8 +39,10 @@ class ServedModel:
 
 
 def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = None,
-                in_process: bool = False) -> ServedModel:
+                in_process: bool = False, parser: str | os.PathLike | None = None) -> ServedModel:
     """Open ``run_dir`` as the model behind ``/v1/<kind>`` (``sentiment`` or ``translate``).
+
+    ``parser`` (a parser run) lets a tree sentiment model answer raw text, parse by parse.
 
     By default the model runs in a child process (:class:`~nlpseq.serve.worker.ModelProcess`);
     ``in_process`` loads it here. Weights come from the run's safetensors file; nothing is unpickled.
@@ -48,7 +50,7 @@ def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = Non
     if not in_process:
         from .worker import ModelProcess
 
-        proc = ModelProcess(kind, run_dir, threads)
+        proc = ModelProcess(kind, run_dir, threads, parser=parser)
         meta = proc.meta
         return ServedModel(meta["name"], meta["task"], meta["model"], meta["labels"], proc, meta["info"],
                            close=proc.close)
@@ -58,8 +60,10 @@ def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = Non
         import torch
 
         torch.set_num_threads(threads)
-    pipe = pipeline("translation" if kind == "translate" else "sentiment", model=run_dir)
+    pipe = pipeline("translation" if kind == "translate" else "sentiment", model=run_dir, parser=parser)
     info = pipe.task.run.info()
+    if parser is not None:
+        info = {**info, "parser": Path(parser).resolve().name}
     answer = _sentiment_answer(pipe) if kind == "sentiment" else pipe
     return ServedModel(name=Path(run_dir).resolve().name, task=info.get("task", kind), model=info.get("model", ""),
                        labels=pipe.labels, answer=answer, info=info)
@@ -256,7 +260,8 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
     async def list_models() -> dict[str, Any]:
         return {"nlpseq": __version__, "models": [
             {"endpoint": f"/v1/{kind}", "name": m.name, "task": m.task, "model": m.model, "labels": m.labels,
-             "version": m.info.get("nlpseq", __version__)} for kind, m in models.items()]}
+             "version": m.info.get("nlpseq", __version__), "parser": m.info.get("parser")}
+            for kind, m in models.items()]}
 
     page = (STATIC / "index.html").read_text(encoding="utf-8")
 

@@ -20,11 +20,11 @@ class ModelProcessError(NlpseqError):
     """The model process is gone or failed for a reason that is not the request's fault."""
 
 
-def _serve(conn, kind: str, run_dir: str, threads: int | None) -> None:
+def _serve(conn, kind: str, run_dir: str, threads: int | None, parser: str | None) -> None:
     from .app import load_served
 
     try:
-        served = load_served(kind, run_dir, threads, in_process=True)
+        served = load_served(kind, run_dir, threads, in_process=True, parser=parser)
     except Exception as exc:  # reported to the parent as its start-up error
         conn.send(("error", str(exc)))
         return
@@ -50,10 +50,10 @@ class ModelProcess:
     """Calls ``answer(items, **options)`` of a model loaded in a child process."""
 
     def __init__(self, kind: str, run_dir: str | os.PathLike, threads: int | None = None,
-                 start_timeout: float = 300.0) -> None:
+                 start_timeout: float = 300.0, parser: str | os.PathLike | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or event-loop state
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, kind, str(run_dir), threads), daemon=True,
+        self._proc = ctx.Process(target=_serve, args=(child, kind, str(run_dir), threads, None if parser is None else str(parser)), daemon=True,
                                  name=f"nlpseq-{kind}")
         self._proc.start()
         child.close()

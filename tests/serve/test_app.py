@@ -132,6 +132,17 @@ def test_tree_model_labels_every_phrase_and_draws_it(served):
         assert res.status_code == 422 and "label" in res.json()["error"]
 
 
+def test_a_parser_lets_the_tree_model_answer_raw_text(rntn_run, shape_run):
+    served = load_served("sentiment", rntn_run, in_process=True, parser=shape_run)
+    with TestClient(create_app({"sentiment": served})) as c:
+        (model,) = c.get("/v1/models").json()["models"]
+        assert model["parser"] == shape_run.name and model["task"] == "tree_sentiment"
+        ans = c.post("/v1/sentiment", json={"text": "the acting is very good .", "phrases": True}).json()["results"][0]
+        assert len(ans["phrases"]) == 2 * 6 - 1 and ans["phrases"][-1]["text"] == "the acting is very good ."
+        res = c.post("/v1/sentiment", json={"text": "?!"})
+        assert res.status_code == 422 and "punctuation" in res.json()["error"]
+
+
 def test_a_slow_model_gives_503_and_the_service_keeps_serving(served):
     release = threading.Event()
     fast = served["sentiment"]

@@ -79,3 +79,19 @@ def test_page_draws_the_phrase_tree_of_a_tree_model(browser, rntn_run, tmp_path)
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_page_parses_typed_text_when_a_parser_is_loaded(browser, rntn_run, shape_run, tmp_path):
+    proc, url = _serve("--sentiment", str(rntn_run), "--parser", str(shape_run))
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_function("document.getElementById('hint').textContent.includes('with parser')", timeout=20000)
+        page.fill("#text", "the plot is not good .")
+        page.click("#submit")
+        page.wait_for_selector("#tree svg", timeout=20000)
+        assert page.locator("#tree svg circle").count() == 11  # every phrase of the 6-word binary parse
+        page.screenshot(path=str(tmp_path / "parsed.png"), full_page=True)
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -2,7 +2,6 @@
 raw text to phrase sentiment through a parser."""
 
 import json
-from pathlib import Path
 
 import pytest
 from nltk import Tree
@@ -10,24 +9,9 @@ from nltk import Tree
 from nlpseq.api import pipeline
 from nlpseq.errors import InputError, RecipeError
 
-from ..conftest import ROOT, run_cli, train_once
+from ..conftest import ROOT, run_cli
 
-TINY = ROOT / "recipes" / "parsing" / "tiny_parser.yaml"
 DEV = ROOT / "data" / "treebank-sample" / "dev.mrg"
-
-
-@pytest.fixture(scope="module")
-def parser_run(tmp_path_factory) -> Path:
-    return train_once(tmp_path_factory, TINY, "parser")
-
-
-@pytest.fixture(scope="module")
-def shape_run(tmp_path_factory) -> Path:
-    """A parser of SST tree shapes, trained on the bundled SST-format sample."""
-    sample = ROOT / "data" / "sentiment-sample"
-    return train_once(tmp_path_factory, TINY, "shapes", "--set", "data.format=sst",
-                      "--set", f"data.train={sample / 'train.txt'}", "--set", f"data.dev={sample / 'dev.txt'}",
-                      "--set", "train.metric=unlabeled_f1", "--set", "train.epochs=4")
 
 
 def test_evaluate_prints_bracket_scores(parser_run):
