@@ -10,11 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 QUIET = ["train.progress=false", "train.tensorboard=false"]
 
 
-def _train(recipe_path: str, out: Path):
+def _train(recipe_path: str, out: Path, *sets: str):
     from .api import load_run, train
     from .recipe import load_recipe
 
-    run = train(load_recipe(ROOT / recipe_path, QUIET), out)
+    run = train(load_recipe(ROOT / recipe_path, QUIET + list(sets)), out)
     task, model = load_run(run.path)
     metrics = task.evaluate(model, task.read_eval(None), plot=str(run / "confusion_dev.png"))
     print(f"run directory: {run.path}")
@@ -45,6 +45,18 @@ def main() -> int:
 
     render_tree(ans["tree"], run / "example_tree.svg")
     print(f"  drawn in {run / 'example_tree.svg'}")
+
+    print("\n== parsing: a recursive-network parser on the bundled PTB-style treebank (recipes/parsing/tiny_parser.yaml)")
+    parser = _train("recipes/parsing/tiny_parser.yaml", out / "parser")
+    for ans in pipeline("parsing", model=parser.path)(["the old dog chased a ball in the park .", "Maria slept ."]):
+        print(f"  {ans['tree']}")
+
+    print("\n== raw text -> parse -> a sentiment label on every phrase (the same parser recipe on SST tree shapes)")
+    sample = ROOT / "data" / "sentiment-sample"
+    shapes = _train("recipes/parsing/tiny_parser.yaml", out / "shape_parser", "data.format=sst",
+                    f"data.train={sample / 'train.txt'}", f"data.dev={sample / 'dev.txt'}", "train.metric=unlabeled_f1")
+    ans = pipeline("sentiment", model=run.path, parser=shapes.path)("the plot is not good .")[0]
+    print(f"  {ans['tree']}")
 
     print("\n== translation: German -> English on the bundled sample (recipes/translation/tiny_de_en.yaml)")
     run = _train("recipes/translation/tiny_de_en.yaml", out / "translation")

@@ -61,19 +61,24 @@ def sentiment_tree(rng: random.Random) -> str:
     return _node(first[0], first[1], "(2 .)")[1]
 
 
-def write_sentiment_sample(folder: str | Path, n_train: int = 400, n_dev: int = 100, seed: int = 13) -> None:
-    """Write ``train.txt`` and ``dev.txt`` (distinct trees) into ``folder``."""
+def _write_distinct(folder: str | Path, make, names: tuple[str, str], n_train: int, n_dev: int, seed: int) -> None:
+    """Write ``n_train`` then ``n_dev`` distinct lines from ``make(rng)`` into the two files ``names``."""
     rng = random.Random(seed)
     seen: set[str] = set()
-    trees: list[str] = []
-    while len(trees) < n_train + n_dev:
-        t = sentiment_tree(rng)
-        if t not in seen:
-            seen.add(t)
-            trees.append(t)
+    lines: list[str] = []
+    while len(lines) < n_train + n_dev:
+        line = make(rng)
+        if line not in seen:
+            seen.add(line)
+            lines.append(line)
     folder = Path(folder)
-    atomic_write_text(folder / "train.txt", "\n".join(trees[:n_train]) + "\n")
-    atomic_write_text(folder / "dev.txt", "\n".join(trees[n_train:]) + "\n")
+    atomic_write_text(folder / names[0], "\n".join(lines[:n_train]) + "\n")
+    atomic_write_text(folder / names[1], "\n".join(lines[n_train:]) + "\n")
+
+
+def write_sentiment_sample(folder: str | Path, n_train: int = 400, n_dev: int = 100, seed: int = 13) -> None:
+    """Write ``train.txt`` and ``dev.txt`` (distinct trees) into ``folder``."""
+    _write_distinct(folder, sentiment_tree, ("train.txt", "dev.txt"), n_train, n_dev, seed)
 
 
 _DE_EN_NOUNS = [("Hund", "dog", "Ein", "Der"), ("Mann", "man", "Ein", "Der"), ("Frau", "woman", "Eine", "Die"),
@@ -176,17 +181,7 @@ def treebank_tree(rng: random.Random) -> str:
 
 def write_treebank_sample(folder: str | Path, n_train: int = 300, n_dev: int = 60, seed: int = 11) -> None:
     """Write ``train.mrg`` and ``dev.mrg`` (distinct trees, PTB bracket format) into ``folder``."""
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    trees: list[str] = []
-    while len(trees) < n_train + n_dev:
-        t = treebank_tree(rng)
-        if t not in seen:
-            seen.add(t)
-            trees.append(t)
-    folder = Path(folder)
-    atomic_write_text(folder / "train.mrg", "\n".join(trees[:n_train]) + "\n")
-    atomic_write_text(folder / "dev.mrg", "\n".join(trees[n_train:]) + "\n")
+    _write_distinct(folder, treebank_tree, ("train.mrg", "dev.mrg"), n_train, n_dev, seed)
 
 
 if __name__ == "__main__":

@@ -175,7 +175,9 @@ class ParsingTask(Task):
         score = BracketScore()
         for gold, test in zip(data.trees, predicted):
             score.add(gold, test)
-        return {**score.result(), "sentences_per_s": len(sentences) / max(seconds, 1e-9)}
+        result = score.result()
+        result["count"] = result.pop("sentences")
+        return {**result, "sentences_per_s": len(sentences) / max(seconds, 1e-9)}
 
     def tokenize(self, inputs: Any) -> list[list[str]]:
         """Words of each raw input, checked: raises :class:`InputError` naming the bad input."""
