@@ -121,8 +121,8 @@ def greedy(scorer: MergeScorer, leaves: torch.Tensor, span_terms: torch.Tensor |
     n, d = leaves.shape
     if n == 1:
         return [], leaves.new_zeros(0, d), 0.0
-    # Each current constituent: (start, end, reference, vector).
-    items = [(w, w + 1, -1 - w, leaves[w]) for w in range(n)]
+    # Each current constituent: (start, end, reference).
+    items = [(w, w + 1, -1 - w) for w in range(n)]
     proj_l, proj_r = scorer.project(leaves)
     proj = [(proj_l[w], proj_r[w]) for w in range(n)]
     nodes: Nodes = []
@@ -142,7 +142,7 @@ def greedy(scorer: MergeScorer, leaves: torch.Tensor, span_terms: torch.Tensor |
         nodes.append((a[0], b[1], a[2], b[2]))
         vectors.append(parents[k])
         pl, pr = scorer.project(parents[k])
-        items[k : k + 2] = [(a[0], b[1], len(nodes) - 1, parents[k])]
+        items[k : k + 2] = [(a[0], b[1], len(nodes) - 1)]
         proj[k : k + 2] = [(pl, pr)]
     # Merge order is not post-order (a right sibling can be built before its left one).
     ordered, vecs = _postorder(nodes, vectors)

@@ -11,6 +11,7 @@ import torch
 from nltk import Tree
 
 from ..data.batching import bucket_by_length, pad_sequences
+from ..data.corpora import resolve_ref
 from ..data.ptb import EMPTY, BinaryTree, binarize, debinarize, read_ptb, shape_tree
 from ..data.trees import read_sentiment_trees
 from ..errors import DataError, InputError
@@ -24,7 +25,7 @@ from ..text.tokenizers import get_tokenizer
 from ..train.trainer import TrainData
 from .base import Task
 
-LABELS_FILE = "parser.json"  # tags, node labels and characters, beside vocab.json
+LABELS_FILE = "parser.json"  # part-of-speech tags and node labels, beside vocab.json and chars.json
 MAX_CHARS = 20  # characters of a word the character features read
 
 
@@ -69,8 +70,6 @@ class ParsingTask(Task):
     def read(self, ref: str) -> Treebank:
         """Gold trees from ``ref`` in the recipe's format."""
         if self.recipe.data.format == "sst":
-            from ..data.corpora import resolve_ref
-
             path = resolve_ref(ref)
             return Treebank([shape_tree(t) for t in read_sentiment_trees(path)], str(path))
         return Treebank(read_ptb(ref), ref)
@@ -80,10 +79,8 @@ class ParsingTask(Task):
         chars = [[self.chars.stoi.get(c, self.chars.unk_id) for c in w[:MAX_CHARS]] for w in words]
         return ids, chars
 
-    def _encode(self, b: BinaryTree) -> dict[str, Any]:
+    def _encode(self, b: BinaryTree, tag: dict[str, int], label: dict[str, int]) -> dict[str, Any]:
         ids, chars = self._word_ids(b.words)
-        tag = {t: i for i, t in enumerate(self.tags)}
-        label = {t: i for i, t in enumerate(self.labels)}
         return {
             "words": ids, "chars": chars,
             "tags": [tag.get(t, 0) for t in b.tags],
@@ -122,7 +119,9 @@ class ParsingTask(Task):
             atomic_write_json(self.run / LABELS_FILE, {"tags": self.tags, "labels": self.labels})
         else:
             self.load_text()
-        rows = [self._encode(b) for b in binary]
+        tag = {t: i for i, t in enumerate(self.tags)}
+        label = {t: i for i, t in enumerate(self.labels)}
+        rows = [self._encode(b, tag, label) for b in binary]
         return TrainData([len(r["words"]) for r in rows], lambda idx: self.collate([rows[i] for i in idx])), dev
 
     def model_args(self) -> dict[str, Any]:

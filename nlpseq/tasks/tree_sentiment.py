@@ -174,11 +174,7 @@ class TreeSentimentTask(Task):
         if not isinstance(texts, (list, tuple)):
             raise InputError(f"expected a tree string or a list of them, got {type(inputs).__name__}")
         if parser is not None:
-            raw = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.lstrip().startswith("(")]
-            if raw:
-                texts = list(texts)
-                for i, tree in zip(raw, self.parse_raw(parser, [texts[i] for i in raw])):
-                    texts[i] = tree.pformat(margin=1 << 30)
+            texts = self._parse_inputs(texts, parser)
         trees = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):
@@ -201,12 +197,25 @@ class TreeSentimentTask(Task):
         return answers
 
     @staticmethod
-    def parse_raw(parser: tuple[Task, torch.nn.Module], texts: list[Any]) -> list[Tree]:
-        """SST-format trees (every label 2) for raw sentences, from a parser run's task and model."""
+    def _parse_inputs(texts: list[Any], parser: tuple[Task, torch.nn.Module]) -> list[Any]:
+        """``texts`` with every raw sentence replaced by its parse as an SST-format tree (every label 2).
+
+        Sentences are checked one by one, so an error names the input's own index, and parsed together.
+        """
         from ..data.ptb import to_sentiment_tree
 
-        task, model = parser
-        return [to_sentiment_tree(t) for t in task.parse_tokens(model, task.tokenize(texts))]
+        task, net = parser
+        raw = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.lstrip().startswith("(")]
+        words: list[list[str]] = []
+        for i in raw:
+            try:
+                words += task.tokenize([texts[i]])
+            except InputError as exc:
+                raise InputError(str(exc).replace("input 0", f"input {i}", 1)) from None
+        out = list(texts)
+        for i, tree in zip(raw, task.parse_tokens(net, words)):
+            out[i] = to_sentiment_tree(tree).pformat(margin=1 << 30)
+        return out
 
     def _tree_answer(self, tree: Tree, probs: torch.Tensor) -> dict[str, Any]:
         names = self.label_names

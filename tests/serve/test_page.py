@@ -33,6 +33,17 @@ def _serve(*args: str):
     raise AssertionError("nlpseq serve did not start")
 
 
+def _draw_tree(browser, url: str, hint: str, text: str):
+    """A page on ``url`` once its hint mentions ``hint``, after submitting ``text`` and the tree is drawn."""
+    page = browser.new_page()
+    page.goto(url)
+    page.wait_for_function(f"document.getElementById('hint').textContent.includes('{hint}')", timeout=20000)
+    page.fill("#text", text)
+    page.click("#submit")
+    page.wait_for_selector("#tree svg", timeout=20000)
+    return page
+
+
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
@@ -66,12 +77,7 @@ def test_page_shows_the_sentence_label_and_probabilities(browser, tiny_run, tmp_
 def test_page_draws_the_phrase_tree_of_a_tree_model(browser, rntn_run, tmp_path):
     proc, url = _serve("--sentiment", str(rntn_run))
     try:
-        page = browser.new_page()
-        page.goto(url)
-        page.wait_for_function("document.getElementById('hint').textContent.includes('Tree model')", timeout=10000)
-        page.fill("#text", "(3 (2 A) (3 (3 good) (2 film)))")
-        page.click("#submit")
-        page.wait_for_selector("#tree svg", timeout=10000)
+        page = _draw_tree(browser, url, "Tree model", "(3 (2 A) (3 (3 good) (2 film)))")
         assert page.locator("#tree svg circle").count() == 5  # one coloured node per phrase
         assert "film" in page.inner_text("#tree")
         page.screenshot(path=str(tmp_path / "tree.png"), full_page=True)
@@ -84,12 +90,7 @@ def test_page_draws_the_phrase_tree_of_a_tree_model(browser, rntn_run, tmp_path)
 def test_page_parses_typed_text_when_a_parser_is_loaded(browser, rntn_run, shape_run, tmp_path):
     proc, url = _serve("--sentiment", str(rntn_run), "--parser", str(shape_run))
     try:
-        page = browser.new_page()
-        page.goto(url)
-        page.wait_for_function("document.getElementById('hint').textContent.includes('with parser')", timeout=20000)
-        page.fill("#text", "the plot is not good .")
-        page.click("#submit")
-        page.wait_for_selector("#tree svg", timeout=20000)
+        page = _draw_tree(browser, url, "with parser", "the plot is not good .")
         assert page.locator("#tree svg circle").count() == 11  # every phrase of the 6-word binary parse
         page.screenshot(path=str(tmp_path / "parsed.png"), full_page=True)
     finally:
