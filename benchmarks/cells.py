@@ -45,8 +45,11 @@ def main() -> None:
     lengths = torch.full((args.batch,), args.steps)
     base = fwd_bwd_time(torch.nn.LSTM(args.hidden, args.hidden, batch_first=True), x, lengths, args.repeats, fused=True)
     rows = [("fused nn.LSTM", base)]
-    for name in CELLS:
-        rows.append((name, fwd_bwd_time(CellRNN(name, args.hidden, args.hidden), x, lengths, args.repeats, fused=False)))
+    # QRNN twice: the paper's width-2 time convolution, and window 1 (a projection of x_t alone).
+    variants = [(name, name, {}) for name in CELLS] + [("qrnn (window 1)", "qrnn", {"window": 1})]
+    for label, name, options in variants:
+        layer = CellRNN(name, args.hidden, args.hidden, **options)
+        rows.append((label, fwd_bwd_time(layer, x, lengths, args.repeats, fused=False)))
     print(f"batch {args.batch}, {args.steps} steps, hidden {args.hidden}, threads={torch.get_num_threads()}")
     print(f"{'cell':16} {'ms fwd+bwd':>11} {'x fused LSTM':>13}")
     for name, sec in rows:

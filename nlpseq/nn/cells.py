@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import RecipeError
+
 
 class Cell(nn.Module):
     """Base: ``proj_size`` input-projection features per step; ``forward(xw, state) -> state``."""
@@ -177,14 +179,19 @@ class SRUCell(Cell):
 
 
 class QRNNCell(Cell):
-    """QRNN with fo-pooling (Bradbury et al. 2016); the width-2 convolution over time is the input
-    projection of [x_{t-1}; x_t] (see :class:`~nlpseq.nn.layers.CellLayer`)."""
+    """QRNN with fo-pooling (Bradbury et al. 2016). The convolution over time is the input
+    projection of [x_{t-1}; x_t] with ``window=2`` (the paper's width), of x_t alone with
+    ``window=1`` (the upper layers of Merity et al.'s QRNN language models); see
+    :class:`~nlpseq.nn.layers.CellLayer`."""
 
     state_count = 2
-    conv_width = 2
+    conv_width = 2  # the default window; an instance holds its own
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, window: int = 2) -> None:
         super().__init__()
+        if window not in (1, 2):
+            raise RecipeError(f"model.qrnn_window: must be 1 or 2, got {window}")
+        self.conv_width = window
         self.hidden_size, self.proj_size = hidden_size, 3 * hidden_size  # z, f, o
 
     def forward(self, xw, state, rec_mask=None):

@@ -33,6 +33,12 @@ class RecurrentOptions(Section):
     recurrent_dropout: float = 0.0  # on the candidate update, without memory loss
     zoneout: float = 0.0  # chance of a unit keeping its previous state
     skip_connections: bool = False  # residual connections between stacked layers
+    rhn_depth: int = 3  # recurrent highway network: micro-layers per time step
+    qrnn_window: int = 2  # QRNN convolution width over time: 2 (the paper's), or 1 (x_t only)
+
+    def cell_options(self) -> dict[str, int]:
+        """The keyword arguments of this section's cell (its own keys only)."""
+        return {"rhn": {"depth": self.rhn_depth}, "qrnn": {"window": self.qrnn_window}}.get(self.cell, {})
 
 
 class RecurrentEncoder(nn.Module):
@@ -46,11 +52,13 @@ class RecurrentEncoder(nn.Module):
         cell: a name in :data:`~nlpseq.nn.cells.CELLS` (lstm, gru, elman, jordan, residual_lstm, rhn, sru, qrnn).
         dropout: dropout between stacked layers.
         variational_dropout, recurrent_dropout, zoneout, skip: see :class:`~nlpseq.nn.layers.CellLayer`.
+        cell_options: keyword arguments of the cell (``depth`` of rhn, ``window`` of qrnn).
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
                  cell: str = "lstm", dropout: float = 0.0, variational_dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, zoneout: float = 0.0, skip: bool = False) -> None:
+                 recurrent_dropout: float = 0.0, zoneout: float = 0.0, skip: bool = False,
+                 cell_options: dict | None = None) -> None:
         super().__init__()
         if cell not in CELLS:
             raise RecipeError(f"model.cell: unknown cell '{cell}'{did_you_mean(cell, CELLS)}; "
@@ -66,13 +74,14 @@ class RecurrentEncoder(nn.Module):
         else:
             self.rnn = CellRNN(cell, input_size, hidden_size, num_layers, bidirectional, between, skip,
                                variational_dropout=variational_dropout, recurrent_dropout=recurrent_dropout,
-                               zoneout=zoneout)
+                               zoneout=zoneout, **(cell_options or {}))
 
     @classmethod
     def from_options(cls, input_size: int, cfg: RecurrentOptions, bidirectional: bool = False) -> "RecurrentEncoder":
         """The encoder a model section's :class:`RecurrentOptions` describe."""
         return cls(input_size, cfg.hidden_size, cfg.num_layers, bidirectional, cfg.cell, cfg.dropout,
-                   cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout, cfg.skip_connections)
+                   cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout, cfg.skip_connections,
+                   cfg.cell_options())
 
     @property
     def output_size(self) -> int:

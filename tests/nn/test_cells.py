@@ -5,7 +5,8 @@ import torch
 
 from nlpseq.nn.cells import CELLS
 from nlpseq.nn.layers import CellLayer, CellRNN
-from nlpseq.nn.recurrent import RecurrentEncoder
+from nlpseq.errors import RecipeError
+from nlpseq.nn.recurrent import RecurrentEncoder, RecurrentOptions
 
 @pytest.fixture(autouse=True, scope="module")
 def _float64():
@@ -142,3 +143,40 @@ def test_the_vectorised_scan_equals_the_step_loop(name, size):
     g_step = torch.autograd.grad(out_step.sum() + state_step[0].sum() + state_step[1].sum(), x)[0]
     assert torch.allclose(out_scan, out_step) and torch.allclose(g_scan, g_step)
     assert all(torch.allclose(a, b) for a, b in zip(state_scan, state_step))
+
+
+@pytest.mark.parametrize("window", [1, 2])
+def test_qrnn_matches_the_papers_equations(window):
+    # z, f, o = W * [x_{t-k+1} .. x_t]; c_t = f c_{t-1} + (1 - f) tanh(z); h_t = sigmoid(o) c_t
+    torch.manual_seed(0)
+    layer = CellLayer("qrnn", 4, 3, window=window)
+    x = torch.randn(2, 5, 4)
+    out, (h, c) = layer(x, torch.tensor([5, 5]))
+    w, b = layer.proj.weight, layer.proj.bias
+    assert w.shape == (9, 4 * window)
+    c_ref, prev = torch.zeros(2, 3), torch.zeros(2, 4)
+    for t in range(5):
+        inp = torch.cat([prev, x[:, t]], -1) if window == 2 else x[:, t]
+        z, f, o = (inp @ w.T + b).chunk(3, -1)
+        f = torch.sigmoid(f)
+        c_ref = f * c_ref + (1 - f) * torch.tanh(z)
+        assert torch.allclose(out[:, t], torch.sigmoid(o) * c_ref)
+        prev = x[:, t]
+    assert torch.allclose(c, c_ref) and torch.allclose(h, out[:, -1])
+
+
+def test_qrnn_window_1_passes_gradcheck_and_bad_windows_are_refused():
+    torch.manual_seed(0)
+    layer = CellLayer("qrnn", 3, 2, window=1)
+    x = torch.randn(2, 3, 3, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda inp: layer(inp, torch.tensor([3, 2]))[0], (x,), eps=1e-6, atol=1e-5)
+    with pytest.raises(RecipeError, match="model.qrnn_window: must be 1 or 2, got 3"):
+        CellLayer("qrnn", 3, 2, window=3)
+
+
+def test_recipe_keys_reach_the_cells():
+    opts = RecurrentOptions(cell="qrnn", hidden_size=5, qrnn_window=1)
+    layer = RecurrentEncoder.from_options(4, opts).rnn.layers[0][0]
+    assert layer.width == 1 and layer.proj.in_features == 4
+    rhn = RecurrentEncoder.from_options(4, RecurrentOptions(cell="rhn", hidden_size=5, rhn_depth=2)).rnn.layers[0][0]
+    assert len(rhn.cell.R) == 2
