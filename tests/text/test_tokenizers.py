@@ -1,7 +1,10 @@
+import re
+
 import pytest
 
 from nlpseq.errors import RecipeError
 from nlpseq.text import Vocab, get_tokenizer
+from nlpseq.text.tokenizers import PTBTokenizer
 from nlpseq.text.subword import SentencePieceTokenizer
 from nlpseq.text.vocab import SPECIALS
 
@@ -11,6 +14,24 @@ def test_ptb_tokenizer_follows_treebank_conventions_and_round_trips():
     tokens = tok.tokenize("The movie isn't (really) bad.")
     assert tokens == ["The", "movie", "is", "n't", "-LRB-", "really", "-RRB-", "bad", "."]
     assert tok.detokenize(tokens) == "The movie isn't (really) bad."
+
+
+TRICKY = [
+    'He said, "I can\'t." (Really?) -- yes [ok] {x} \'quoted\' don\'t, won\'t gonna cannot $3.88 3,36 euros...',
+    "``x'' '' \"\" 'tis wanna gimme lemme d'ye more'n",
+    "ÄÖü naïve café — “smart quotes” … 10:30, 1,000; a/b & c!? ¿qué?",
+    "", "   ", "a", "((nested)) <tags> x--y -- z",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_ptb_tokenizer_equals_nltks_own(text):
+    # The patterns run on the stdlib engine; the tokens must be exactly nltk's.
+    from nltk.tokenize import TreebankWordTokenizer
+
+    ours = PTBTokenizer()
+    assert ours.tokenize(text) == TreebankWordTokenizer().tokenize(text, convert_parentheses=True)
+    assert all(isinstance(rx, re.Pattern) for rx, _ in ours._tok.PUNCTUATION + ours._tok.ENDING_QUOTES)
 
 
 def test_lowercase_and_whitespace_and_char():
