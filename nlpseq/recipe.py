@@ -29,6 +29,7 @@ class TrainConfig(Section):
 
     epochs: int = 10
     max_steps: int | None = None  # stop after this many optimizer steps, whatever the epoch
+    max_minutes: float | None = None  # stop after this much training time (this process's), then evaluate
     batch_tokens: int = 4000  # padded tokens (or tree nodes) per batch
     batch_size: int = 64  # most examples per batch
     bptt: int | None = None  # truncated BPTT: steps per chunk of batch_size parallel streams (language models)
@@ -56,6 +57,7 @@ class TrainConfig(Section):
     amp: bool = False  # float16 autocast with loss scaling, on CUDA only
     find_unused_parameters: bool = False  # distributed runs: a model with parameters some batches skip
     threads: int | None = None  # torch intra-op threads; null: torch's default
+    keep_freed_memory: bool = True  # glibc keeps freed blocks for reuse: no page faults on large batches
     tensorboard: bool = True
     progress: bool = True
 

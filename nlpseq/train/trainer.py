@@ -23,6 +23,7 @@ from ..recipe import TrainConfig
 from ..run import TENSORBOARD, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import SINGLE, Distributed
+from .memory import keep_freed_memory
 from .optim import Schedule, build_optimizer, clip_gradients, l2_penalty
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._tb = None
         self._started = time.perf_counter()
+        self._evaluated_at = -1  # the step of the last dev evaluation
 
     # -- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -187,6 +189,7 @@ class Trainer:
     def _evaluate(self) -> bool:
         """Evaluate on dev, keep the best weights; returns True when training should stop."""
         p, main = self.progress, self.dist.is_main
+        self._evaluated_at = p.step
         if self.evaluate_fn is None:
             if main:
                 self.run.save_weights(self.model.state_dict())
@@ -216,11 +219,14 @@ class Trainer:
         cfg, p = self.cfg, self.progress
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        if cfg.keep_freed_memory:
+            keep_freed_memory()
         self.model.train()
         eval_every = cfg.eval_every
         ckpt_every = cfg.checkpoint_every or eval_every
         show = cfg.progress and sys.stderr.isatty()
         world = self.dist.world
+        limit_hit = False  # stopped by max_steps or max_minutes, maybe between evaluations
         while not p.stopped and p.epoch < cfg.epochs:
             # The global batch list depends on the seed and epoch only; each rank takes its share.
             if cfg.bptt:  # consecutive chunks of the same streams, in order: the state flows between them
@@ -258,7 +264,8 @@ class Trainer:
                                "units_per_s": units_sum / dt})
                     bar.set_postfix(loss=f"{loss_sum / max(units_sum, 1):.3f}")
                     loss_sum, units_sum, t0 = 0.0, 0, time.perf_counter()
-                stop = cfg.max_steps is not None and p.step >= cfg.max_steps
+                stop = (cfg.max_steps is not None and p.step >= cfg.max_steps) or self._out_of_time()
+                limit_hit = limit_hit or stop
                 if eval_every and p.step % eval_every == 0:
                     stop = self._evaluate() or stop
                 if stop:
@@ -276,13 +283,19 @@ class Trainer:
             if not eval_every:
                 p.stopped = self._evaluate()
             self._checkpoint()
-        if eval_every and p.step % eval_every and not p.stopped:
+        if (eval_every and p.step % eval_every and not p.stopped) or (limit_hit and self._evaluated_at != p.step):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
         if self.dist.is_main and (self.evaluate_fn is None or not (self.run.path / "model.safetensors").exists()):
             self.run.save_weights(self.model.state_dict())
         if self._tb is not None:
             self._tb.close()
         return p.as_dict()
+
+    def _out_of_time(self) -> bool:
+        if self.cfg.max_minutes is None:
+            return False
+        over = time.perf_counter() - self._started >= self.cfg.max_minutes * 60
+        return self.dist.sum(float(over))[0] > 0  # every rank stops at the same step
 
     def _forward(self, batch: dict) -> tuple[dict, torch.Tensor]:
         """The model's output and the objective to minimise (its loss plus any L2 penalty)."""
