@@ -44,35 +44,42 @@ def length_penalty(length: torch.Tensor | int, alpha: float) -> torch.Tensor | f
 @torch.inference_mode()
 def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len_a: float = 1.5, max_len_b: int = 10,
                   allow_unk: bool = False, keep_attention: bool = False, alpha: float = 0.6) -> list[Hypothesis]:
-    """The most likely token at each step, for a batch of sources; scored like beam search."""
+    """The most likely token at each step, for a batch of sources; scored like beam search.
+
+    Sentences that have ended leave the batch, so the steps that remain compute only open ones.
+    """
     memory, state = model.encode(src, src_len)
-    n = src.size(0)
-    limits = max_lengths(src_len, max_len_a, max_len_b).to(src.device)
-    tokens = torch.full((n,), Vocab.bos_id, dtype=torch.long, device=src.device)
-    out = torch.full((n, int(limits.max()) + 1), Vocab.pad_id, dtype=torch.long, device=src.device)
-    scores = torch.zeros(n, device=src.device)
-    done = torch.zeros(n, dtype=torch.bool, device=src.device)
-    attn = []
-    for t in range(int(limits.max()) + 1):
+    n, device = src.size(0), src.device
+    limits = max_lengths(src_len, max_len_a, max_len_b).to(device)
+    steps = int(limits.max()) + 1
+    tokens = torch.full((n,), Vocab.bos_id, dtype=torch.long, device=device)
+    out = torch.full((n, steps), Vocab.pad_id, dtype=torch.long, device=device)
+    scores = torch.zeros(n, device=device)
+    attn = src.new_zeros((n, steps, src.size(1)), dtype=torch.float) if keep_attention else None
+    active = torch.arange(n, device=device)  # the sentence of each row still decoding
+    for t in range(steps):
         logp, weights, state = model.step(tokens, memory, state)
         logp = _forbid(logp, allow_unk)
-        if t >= int(limits.max()):
-            logp.fill_(float("-inf"))
-        logp[t >= limits, :] = float("-inf")
-        logp[t >= limits, Vocab.eos_id] = 0.0  # over the limit: end here
+        over = t >= limits
+        logp[over, :] = float("-inf")
+        logp[over, Vocab.eos_id] = 0.0  # over the limit: end here
         best, tokens = logp.max(-1)
-        scores += torch.where(done, torch.zeros_like(best), best)
-        out[:, t] = torch.where(done, torch.full_like(tokens, Vocab.pad_id), tokens)
+        scores[active] += best
+        out[active, t] = tokens
         if keep_attention:
-            attn.append(weights)
-        done |= tokens == Vocab.eos_id
-        if bool(done.all()):
+            attn[active, t] = weights.float()
+        live = tokens != Vocab.eos_id
+        if not bool(live.any()):
             break
+        if not bool(live.all()):
+            keep = live.nonzero().squeeze(1)
+            active, tokens, limits = active[keep], tokens[keep], limits[keep]
+            memory, state = memory.select(keep), model.reorder(state, keep)
     hyps = []
     for i in range(n):
         row = out[i].tolist()
         toks = row[: row.index(Vocab.eos_id)] if Vocab.eos_id in row else [t for t in row if t != Vocab.pad_id]
-        a = [w[i, : int(src_len[i])].tolist() for w in attn[: len(toks) + 1]] if keep_attention else []
+        a = attn[i, : len(toks) + 1, : int(src_len[i])].tolist() if keep_attention else []
         hyps.append(Hypothesis(toks, float(scores[i]) / length_penalty(len(toks) + 1, alpha), a))
     return hyps
 
@@ -84,15 +91,15 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
     """Beam search for a batch of sources; returns the ``n_best`` hypotheses of each, best first.
 
     A hypothesis ends when it emits ``</s>``; its score is the summed log-probability divided by
-    the GNMT length penalty with ``alpha``. A sentence stops once ``beam`` hypotheses have ended,
-    and the search stops when every sentence has, or every row reached its length limit.
+    the GNMT length penalty with ``alpha``. A sentence stops once ``beam`` hypotheses have ended
+    and then leaves the batch (its rows are no longer computed); the search stops when every
+    sentence has, or every row reached its length limit.
     """
     n, k = src.size(0), beam
     device = src.device
     memory, state = model.encode(src, src_len)
     memory = memory.repeat(k)
-    rows = torch.arange(n * k, device=device)
-    state = model.reorder(state, rows // k)
+    state = model.reorder(state, torch.arange(n * k, device=device) // k)
     limits = max_lengths(src_len, max_len_a, max_len_b).to(device)
     # Only the first beam of each sentence is live at the start, so the k beams do not start as copies.
     scores = torch.full((n, k), float("-inf"), device=device)
@@ -101,15 +108,17 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
     history = torch.zeros(n * k, 0, dtype=torch.long, device=device)
     attn_hist: list[torch.Tensor] = []
     finished: list[list[Hypothesis]] = [[] for _ in range(n)]
-    open_sent = torch.ones(n, dtype=torch.bool, device=device)
+    ids = list(range(n))  # the sentence of each group of k rows still searching
+    beams = torch.arange(k, device=device)
     for t in range(int(limits.max()) + 1):
+        m = len(ids)
         logp, weights, state = model.step(tokens, memory, state)
         logp = _forbid(logp, allow_unk)
         over = (t >= limits).repeat_interleave(k)
         logp[over, :] = float("-inf")
         logp[over, Vocab.eos_id] = 0.0  # a row at its limit can only end
         vocab = logp.size(-1)
-        cand = (scores.view(-1, 1) + logp).view(n, k * vocab)
+        cand = (scores.view(-1, 1) + logp).view(m, k * vocab)
         # 2k candidates: up to k of them may end, and k more keep every beam alive.
         top_scores, top_idx = cand.topk(min(2 * k, cand.size(1)), dim=1)
         origin, token = top_idx // vocab, top_idx % vocab
@@ -121,31 +130,31 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
         # an ending counts only if it ranks among the k best candidates; lower ones would fill the
         # sentence's k slots with poor early endings before the good hypotheses finish.
         for s, j in is_eos[:, :k].nonzero().tolist():
-            if not open_sent[s] or len(finished[s]) >= k or top_scores[s, j] == float("-inf"):
+            g = ids[s]
+            if len(finished[g]) >= k or top_scores[s, j] == float("-inf"):
                 continue
             row = s * k + int(origin[s, j])
             hist = history[row].tolist()
             # attn_hist is reordered with the beams, so row ``row`` holds this hypothesis's past.
-            a = [w[row, : int(src_len[s])].tolist() for w in attn_hist] if keep_attention else []
-            finished[s].append(Hypothesis(hist, float(top_scores[s, j]) / lp, a))
-        # Continue with the best k candidates that did not end.
-        alive_scores = top_scores.masked_fill(is_eos, float("-inf"))
-        keep_scores, keep_pos = alive_scores.topk(k, dim=1)
-        keep_origin = origin.gather(1, keep_pos)
-        keep_token = token.gather(1, keep_pos)
-        backptr = (torch.arange(n, device=device).unsqueeze(1) * k + keep_origin).view(-1)
-        open_sent &= torch.tensor([len(f) < k for f in finished], device=device)
-        scores = keep_scores.masked_fill(~open_sent.unsqueeze(1), float("-inf"))
-        if not bool(open_sent.any()):
+            a = [w[row, : int(src_len[g])].tolist() for w in attn_hist] if keep_attention else []
+            finished[g].append(Hypothesis(hist, float(top_scores[s, j]) / lp, a))
+        still_open = torch.tensor([len(finished[g]) < k for g in ids], device=device)
+        if not bool(still_open.any()):
             break
+        # Continue with the best k candidates that did not end.
+        keep_scores, keep_pos = top_scores.masked_fill(is_eos, float("-inf")).topk(k, dim=1)
+        keep_token = token.gather(1, keep_pos).view(-1)
+        backptr = (torch.arange(m, device=device).unsqueeze(1) * k + origin.gather(1, keep_pos)).view(-1)
+        if not bool(still_open.all()):  # finished sentences leave the batch
+            sent = still_open.nonzero().squeeze(1)
+            rows = (sent.unsqueeze(1) * k + beams).view(-1)
+            keep_scores, keep_token, backptr, limits = keep_scores[sent], keep_token[rows], backptr[rows], limits[sent]
+            memory = memory.select(backptr)  # rows of one sentence share its memory: any of them will do
+            ids = [ids[i] for i in sent.tolist()]
+        scores = keep_scores
         history = torch.cat([history.index_select(0, backptr), keep_token.view(-1, 1)], 1)
         if keep_attention:
             attn_hist = [w.index_select(0, backptr) for w in attn_hist]
-        tokens = keep_token.view(-1)
+        tokens = keep_token
         state = model.reorder(state, backptr)
-    out = []
-    for s in range(n):
-        hyps = sorted(finished[s], key=lambda h: -h.score)[:n_best]
-        out.append(hyps)
-    return out
-
+    return [sorted(f, key=lambda h: -h.score)[:n_best] for f in finished]

@@ -39,6 +39,10 @@ class Memory:
         rep = lambda t: t.repeat_interleave(k, dim=0)  # noqa: E731
         return Memory(rep(self.states), rep(self.keys), rep(self.mask))
 
+    def select(self, rows: torch.Tensor) -> "Memory":
+        """The rows still being decoded (search drops finished sentences)."""
+        return Memory(self.states.index_select(0, rows), self.keys.index_select(0, rows), self.mask.index_select(0, rows))
+
 
 @MODELS.register("lstm_seq2seq")
 class Seq2Seq(nn.Module):

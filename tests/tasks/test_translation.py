@@ -86,6 +86,13 @@ def test_beam_output_does_not_depend_on_the_batch(attention, feeding):
         alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], beam=4, n_best=2, max_len_b=6)
         assert [h.tokens for h in alone[0]] == [h.tokens for h in together[i]]
         assert [h.score for h in alone[0]] == pytest.approx([h.score for h in together[i]], abs=1e-4)
+    # Greedy too, attention rows included: finished sentences leave the batch without disturbing the rest.
+    together = greedy_search(model, src, lengths, max_len_b=6, keep_attention=True)
+    for i in range(5):
+        (alone,) = greedy_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], max_len_b=6, keep_attention=True)
+        assert alone.tokens == together[i].tokens and alone.score == pytest.approx(together[i].score, abs=1e-4)
+        assert torch.allclose(torch.tensor(alone.attention), torch.tensor(together[i].attention), atol=1e-5)
+        assert len(alone.attention) == len(alone.tokens) + 1
 
 
 def test_beam_of_one_is_greedy_and_beams_find_better_scores():
