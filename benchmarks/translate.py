@@ -15,6 +15,7 @@ import torch
 
 from nlpseq.api import load_run
 from nlpseq.data.batching import bucket_by_length
+from nlpseq.train.memory import keep_freed_memory
 from nlpseq.train.optim import build_optimizer, clip_gradients
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,8 @@ def training_tokens_per_s(task, model, steps: int) -> float:
     cfg = task.recipe.train
     batches = bucket_by_length([max(len(a), len(b) + 1) for a, b in zip(src, tgt)], cfg.batch_tokens,
                                cfg.batch_size, seed=0)[: steps + 3]
+    if cfg.keep_freed_memory:  # as the trainer does
+        keep_freed_memory()
     model.train()
     opt = build_optimizer(model.parameters(), cfg)
     tokens, t0 = 0, 0.0
