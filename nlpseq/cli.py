@@ -160,15 +160,15 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
     task, model = load_run(args.run, "parsing")
 
-    def emit(texts: list[str]) -> list[dict]:
-        answers = task.answer(model, texts, decode=args.decode)
+    def emit(sentences: list[list[str]]) -> list[dict]:
+        answers = task.answer_words(model, sentences, args.decode)
         for ans in answers:
             print(json.dumps(ans, ensure_ascii=False) if args.json else ans["tree"])
         sys.stdout.flush()
         return answers
 
     if args.texts:
-        answers = emit(args.texts)
+        answers = emit(task.tokenize(args.texts))
         if args.render:
             from .render import render_tree
 
@@ -177,11 +177,13 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     failed = 0
     for n, line in enumerate(sys.stdin, 1):  # streamed: one tree per line, printed as soon as it is parsed
         try:
-            emit([line.rstrip("\n")])
+            words = task.words(line.rstrip("\n"), f"line {n}:")
         except InputError as exc:  # one bad line does not end the stream; its output line stays, empty
             failed += 1
-            print(f"nlpseq: error: line {n}: {str(exc).replace('input 0 ', '', 1)}", file=sys.stderr)
+            print(f"nlpseq: error: {exc}", file=sys.stderr)
             print(json.dumps({"error": str(exc)}) if args.json else "", flush=True)
+            continue
+        emit([words])
     return 2 if failed else 0
 
 

@@ -53,7 +53,8 @@ class ModelProcess:
                  start_timeout: float = 300.0, parser: str | os.PathLike | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or event-loop state
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, kind, str(run_dir), threads, None if parser is None else str(parser)), daemon=True,
+        parser_dir = None if parser is None else str(parser)
+        self._proc = ctx.Process(target=_serve, args=(child, kind, str(run_dir), threads, parser_dir), daemon=True,
                                  name=f"nlpseq-{kind}")
         self._proc.start()
         child.close()

@@ -16,7 +16,7 @@ from ..data.ptb import EMPTY, BinaryTree, binarize, debinarize, read_ptb, shape_
 from ..data.trees import read_sentiment_trees
 from ..errors import DataError, InputError
 from ..fileio import atomic_write_json
-from ..metrics.parseval import BracketScore
+from ..metrics.parseval import score_trees
 from ..recipe import Section
 from ..registry import TASKS
 from ..run import VOCAB
@@ -171,36 +171,40 @@ class ParsingTask(Task):
         start = time.perf_counter()
         predicted = self.parse_tokens(model, sentences, decode)
         seconds = time.perf_counter() - start
-        score = BracketScore()
-        for gold, test in zip(data.trees, predicted):
-            score.add(gold, test)
-        result = score.result()
+        result = score_trees(data.trees, predicted)
         result["count"] = result.pop("sentences")
         return {**result, "sentences_per_s": len(sentences) / max(seconds, 1e-9)}
+
+    def words(self, text: str, where: str = "input 0") -> list[str]:
+        """The words of one raw sentence, checked: raises :class:`InputError` starting with ``where``."""
+        words = get_tokenizer(self.recipe.text.tokenizer).tokenize(text)
+        if not words:
+            raise InputError(f"{where} is empty or only whitespace")
+        if all(is_punctuation(w) for w in words):
+            raise InputError(f"{where} is only punctuation: there is nothing to parse")
+        if len(words) > self.recipe.data.max_words:
+            raise InputError(f"{where} has {len(words)} words; the parser accepts at most "
+                             f"{self.recipe.data.max_words} (data.max_words)")
+        return words
 
     def tokenize(self, inputs: Any) -> list[list[str]]:
         """Words of each raw input, checked: raises :class:`InputError` naming the bad input."""
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, (list, tuple)):
             raise InputError(f"expected a string or a list of strings, got {type(inputs).__name__}")
-        tok = get_tokenizer(self.recipe.text.tokenizer)
         out = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise InputError(f"input {i} is a {type(t).__name__}, not a string")
-            words = tok.tokenize(t)
-            if not words:
-                raise InputError(f"input {i} is empty or only whitespace")
-            if all(is_punctuation(w) for w in words):
-                raise InputError(f"input {i} is only punctuation: there is nothing to parse")
-            if len(words) > self.recipe.data.max_words:
-                raise InputError(f"input {i} has {len(words)} words; the parser accepts at most "
-                                 f"{self.recipe.data.max_words} (data.max_words)")
-            out.append(words)
+            out.append(self.words(t, f"input {i}"))
         return out
 
     def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
         """For each raw sentence: its tokens and its parse as a one-line bracketed tree."""
-        sentences = self.tokenize(inputs)
-        trees = self.parse_tokens(model, sentences, options.get("decode"))
+        return self.answer_words(model, self.tokenize(inputs), options.get("decode"))
+
+    def answer_words(self, model: torch.nn.Module, sentences: list[list[str]], decode: str | None = None
+                     ) -> list[dict[str, Any]]:
+        """The answers of :meth:`answer` for sentences already split into checked words."""
+        trees = self.parse_tokens(model, sentences, decode)
         return [{"tokens": s, "tree": t.pformat(margin=1 << 30)} for s, t in zip(sentences, trees)]

@@ -152,19 +152,17 @@ class TreeSentimentTask(Task):
     def _evaluate_parsed(self, model: torch.nn.Module, data: TreeSet, parser: tuple[Task, torch.nn.Module]
                          ) -> dict[str, float]:
         from ..data.ptb import shape_tree, to_sentiment_tree
-        from ..metrics.parseval import BracketScore
+        from ..metrics.parseval import score_trees
 
         task, net = parser
-        parsed = task.parse_tokens(net, [tree_tokens(t) for t in data.trees])
-        shapes = BracketScore()
-        for gold, test in zip(data.trees, parsed):
-            shapes.add(shape_tree(gold), shape_tree(to_sentiment_tree(test)))
-        probs = self.node_probabilities(model, [to_sentiment_tree(t) for t in parsed])
+        parsed = [to_sentiment_tree(t) for t in task.parse_tokens(net, [tree_tokens(t) for t in data.trees])]
+        shapes = score_trees([shape_tree(t) for t in data.trees], [shape_tree(t) for t in parsed])
+        probs = self.node_probabilities(model, parsed)
         root_p = torch.stack([p[-1] for p in probs])
         root_g = torch.tensor([int(t.label()) for t in data.trees])
         return {"root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist()),
                 "root_binary": _binary(root_p, root_g),
-                "parse_unlabeled_f1": shapes.result()["unlabeled_f1"], "count": len(data.trees)}
+                "parse_unlabeled_f1": shapes["unlabeled_f1"], "count": len(data.trees)}
 
     def answer(self, model: torch.nn.Module, inputs: Any, parser: tuple[Task, torch.nn.Module] | None = None,
                **options: Any) -> list[dict[str, Any]]:
@@ -206,12 +204,7 @@ class TreeSentimentTask(Task):
 
         task, net = parser
         raw = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.lstrip().startswith("(")]
-        words: list[list[str]] = []
-        for i in raw:
-            try:
-                words += task.tokenize([texts[i]])
-            except InputError as exc:
-                raise InputError(str(exc).replace("input 0", f"input {i}", 1)) from None
+        words = [task.words(texts[i], f"input {i}") for i in raw]
         out = list(texts)
         for i, tree in zip(raw, task.parse_tokens(net, words)):
             out[i] = to_sentiment_tree(tree).pformat(margin=1 << 30)
