@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sentiment_pipeline import sentences  # noqa: E402
 
@@ -35,9 +33,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(run: str, port: int, batching: bool, threads: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "nlpseq.cli", "serve", "--sentiment", run, "--port", str(port),
-           "--threads", str(threads)] + ([] if batching else ["--no-batching"])
+def start_server(run: str, port: int, batching: bool, threads: int | None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "nlpseq.cli", "serve", "--sentiment", run, "--port", str(port)]
+    cmd += ([] if threads is None else ["--threads", str(threads)]) + ([] if batching else ["--no-batching"])
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -52,30 +50,66 @@ def start_server(run: str, port: int, batching: bool, threads: int) -> subproces
     raise SystemExit("the service did not start within 120 s")
 
 
+def _request(port: int, text: str) -> bytes:
+    body = json.dumps({"text": text}).encode()
+    head = (f"POST /v1/sentiment HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request on a kept-alive connection and read its whole answer; returns the status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = next((int(v) for k, _, v in (ln.partition(b":") for ln in lines[1:])
+                   if k.strip().lower() == b"content-length"), None)
+    if length is None:
+        raise SystemExit("the service answered without a Content-Length; this client reads only sized bodies")
+    await reader.readexactly(length)
+    return status
+
+
 async def load(port: int, texts: list[str], clients: int, seconds: float) -> dict:
-    url = f"http://127.0.0.1:{port}/v1/sentiment"
+    """Keep ``clients`` connections busy for ``seconds``; each sends one sentence and awaits its answer.
+
+    The requests are encoded before the clock starts and answers are read as bytes: the client
+    shares the CPU with the service, and a full HTTP client library here spends more CPU per
+    request than the service's own HTTP layer, which would measure the client, not the service.
+    """
+    requests = [_request(port, t) for t in texts]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    stop = time.perf_counter() + seconds
 
-    async def client(session: aiohttp.ClientSession, k: int) -> None:
+    async def client(k: int, stop: float) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         i = k
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            async with session.post(url, json={"text": texts[i % len(texts)]}) as res:
-                await res.read()
-                statuses[res.status] = statuses.get(res.status, 0) + 1
-            latencies.append(time.perf_counter() - t0)
-            i += clients
+        try:
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                status = await _exchange(reader, writer, requests[i % len(requests)])
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+                i += clients
+        finally:
+            writer.close()
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async with session.post(url, json={"texts": texts[:8]}) as res:  # warm-up
-            await res.read()
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client(session, k) for k in range(clients)))
-        elapsed = time.perf_counter() - t0
+    await client(0, time.perf_counter() + 1.0)  # warm-up: one connection, one second
+    latencies.clear()
+    statuses.clear()
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(k, t0 + seconds) for k in range(clients)))
+    elapsed = time.perf_counter() - t0
     return {"latencies": latencies, "statuses": statuses, "elapsed": elapsed}
+
+
+def _run_loop(coro):
+    try:
+        import uvloop  # installed with uvicorn[standard]; a cheaper event loop for the client too
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -89,7 +123,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2, help="torch threads in the service's model process")
+    ap.add_argument("--threads", type=int,
+                    help="torch threads in the service's model process (default: the service's)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
     args = ap.parse_args()
     texts = sentences(2000)
@@ -100,7 +135,7 @@ def main() -> None:
             port = free_port()
             proc = start_server(args.run, port, batching, args.threads)
             try:
-                res = asyncio.run(load(port, texts, args.clients, args.seconds))
+                res = _run_loop(load(port, texts, args.clients, args.seconds))
             finally:
                 proc.terminate()
                 proc.wait(30)
@@ -116,7 +151,8 @@ def main() -> None:
                      "p50_ms": percentile(t["latencies"], 50) * 1000, "p99_ms": percentile(t["latencies"], 99) * 1000,
                      "status_5xx": sum(v for k, v in t["statuses"].items() if k >= 500),
                      "status_other": sum(v for k, v in t["statuses"].items() if k != 200)})
-    print(f"{args.clients} clients, {args.rounds} x {args.seconds:g} s per mode, service threads={args.threads}, "
+    print(f"{args.clients} clients, {args.rounds} x {args.seconds:g} s per mode, "
+          f"service threads={args.threads or 'default'}, "
           f"cpus={os.cpu_count()}")
     print(f"{'mode':26} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'5xx':>5} {'non-200':>8}")
     for r in rows:

@@ -215,7 +215,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise NlpseqError("nlpseq serve: --parser parses text for the --sentiment tree model; give that too")
     limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if f.name != "batching"},
                     batching=not args.no_batching)
-    models = {kind: load_served(kind, path, args.threads, in_process=args.in_process,
+    # The HTTP layer needs a core of its own: torch threads spinning on every core stall the event
+    # loop, and under load the batches then wait for requests it has not yet read.
+    threads = args.threads or max(1, (os.cpu_count() or 2) - 1)
+    models = {kind: load_served(kind, path, threads, in_process=args.in_process,
                                 parser=args.parser if kind == "sentiment" else None)
               for kind, path in (("sentiment", args.sentiment), ("translate", args.translate)) if path}
     try:
@@ -322,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--parser", metavar="RUN_DIR", help="parser run: the tree sentiment model then takes raw text")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
-    sv.add_argument("--threads", type=int, help="torch threads for the model (default: torch's)")
+    sv.add_argument("--threads", type=int,
+                    help="torch threads for each model (default: one core fewer than the machine has, at least 1)")
     limits = Limits()
     for flag, name, kind, text in (("--max-texts", "max_texts", int, "texts per request"),
                                    ("--max-chars", "max_chars", int, "characters per text"),
@@ -332,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    ("--max-batch", "max_batch", int, "texts per model call across requests"),
                                    ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill, in ms")):
         default = getattr(limits, name)
-        sv.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default:g})")
+        sv.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
     sv.add_argument("--no-batching", action="store_true", help="one model call per request")
     sv.add_argument("--in-process", action="store_true",
                     help="run the models in the service's process (default: one child process per model)")

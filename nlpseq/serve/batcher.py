@@ -45,7 +45,7 @@ class MicroBatcher:
     With ``batching=False`` every request is one model call: the baseline of the load benchmark.
     """
 
-    def __init__(self, fn: Callable[..., list[Any]], max_batch: int = 64, max_wait_ms: float = 2.0,
+    def __init__(self, fn: Callable[..., list[Any]], max_batch: int = 16, max_wait_ms: float = 2.0,
                  batching: bool = True) -> None:
         self.fn, self.max_batch, self.max_wait, self.batching = fn, max_batch, max_wait_ms / 1000, batching
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()

@@ -21,7 +21,10 @@ class Limits:
     max_body_bytes: int = 1 << 20  # request body
     max_beam: int = 10  # translation beam size
     timeout_s: float = 10.0  # a request waiting longer for the model gets 503
-    max_batch: int = 64  # texts per model call, across requests
+    # Texts per model call, across requests. On the BiLSTM a text costs 12% more at 16 than at 32, but
+    # with 32 clients two half-size batches alternate: one computes while the HTTP layer answers the
+    # other and reads its next requests, where one full batch leaves the model idle meanwhile.
+    max_batch: int = 16
     max_wait_ms: float = 2.0  # how long a request waits for others to join its batch
     batching: bool = True  # False: one model call per request (the benchmark's baseline)
 
