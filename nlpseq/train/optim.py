@@ -92,10 +92,16 @@ class Schedule:
 
 
 def l2_penalty(model: torch.nn.Module, coeff: float) -> torch.Tensor | float:
-    """``0.5 * coeff * sum ||W||^2`` over weight matrices (biases and norms excluded)."""
+    """``0.5 * coeff * sum ||W||^2`` over weight matrices (biases and norms excluded).
+
+    A model may weight some matrices more through a class attribute ``l2_multipliers``
+    (parameter name -> factor), as the RNTN regularises its composition harder than its words.
+    """
     if not coeff:
         return 0.0
-    return 0.5 * coeff * sum((p * p).sum() for p in model.parameters() if p.requires_grad and p.dim() > 1)
+    factors = getattr(model, "l2_multipliers", {})
+    return 0.5 * coeff * sum(factors.get(name, 1.0) * (p * p).sum()
+                             for name, p in model.named_parameters() if p.requires_grad and p.dim() > 1)
 
 
 def clip_gradients(params, cfg: TrainConfig) -> float | None:

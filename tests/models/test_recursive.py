@@ -61,3 +61,18 @@ def test_height_order_makes_levels_contiguous(trees):
     assert bool((batch["left"] < parents).all()) and bool((batch["right"] < parents).all())
     assert len(batch["roots"]) == len(trees)
     assert batch["labels"][batch["roots"]].tolist() == [int(t.label()) for t in trees]
+
+
+@pytest.mark.parametrize("name", ["recnn", "rntn"])
+def test_composition_starts_near_the_sum_of_the_children(name):
+    """CoreNLP's initialisation: W = [I + U, I + U], U small, zero bias; tensor terms smaller still."""
+    torch.manual_seed(0)
+    cls = MODELS.get(name)
+    d = 30
+    model = cls(cls.Config(name=name, dim=d), 50, 5)
+    eye = torch.eye(d)
+    assert (model.W.weight - torch.cat([eye, eye], 1)).abs().max() <= 1 / (2 * d**0.5)
+    assert model.W.bias.abs().max() == 0
+    left, right = torch.full((1, d), 0.1), torch.full((1, d), -0.05)
+    assert torch.allclose(model.compose(left, right), torch.tanh(left + right), atol=0.1)
+    assert model.l2_multipliers["W.weight"] == 10.0

@@ -25,6 +25,19 @@ def test_l2_penalty_counts_weight_matrices_only():
     assert l2_penalty(lin, 0.0) == 0.0
 
 
+def test_l2_penalty_weights_the_matrices_a_model_names():
+    class Two(torch.nn.Module):
+        l2_multipliers = {"a.weight": 10.0}
+
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(2, 2, bias=False), torch.nn.Linear(2, 2, bias=False)
+            torch.nn.init.ones_(self.a.weight)
+            torch.nn.init.ones_(self.b.weight)
+
+    assert float(l2_penalty(Two(), 0.1).detach()) == pytest.approx(0.5 * 0.1 * (10 * 4 + 4))
+
+
 def test_clipping_by_value_and_by_norm():
     p = torch.nn.Parameter(torch.zeros(4))
     p.grad = torch.tensor([3.0, -4.0, 0.5, 0.0])
