@@ -27,7 +27,7 @@ class RNNClassifier(nn.Module):
         dropout: float = 0.5  # before the output layer and between stacked layers
         embedding_dropout: float = 0.3
         word_dropout: float = 0.0  # chance of replacing a training token by <unk>
-        pretrained_vectors: str | None = None  # word2vec/GloVe text file
+        pretrained_vectors: str | None = None  # word2vec/GloVe text file, or word2vec:SOURCE trained here
         freeze_embeddings: bool = False
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:

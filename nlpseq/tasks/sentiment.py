@@ -131,8 +131,10 @@ class SentimentTask(Task):
         cfg = self.recipe.model
         if cfg.pretrained_vectors:
             from ..nn import load_word_vectors
+            from ..text.word2vec import resolve_vectors
 
-            weights, _ = load_word_vectors(cfg.pretrained_vectors, self.vocab, cfg.embedding_dim)
+            path = resolve_vectors(cfg.pretrained_vectors, cfg.embedding_dim, self.recipe.seed)
+            weights, _ = load_word_vectors(path, self.vocab, cfg.embedding_dim)
             model.embed.load_pretrained(weights, cfg.freeze_embeddings)
         return model
 
