@@ -70,7 +70,6 @@ def resolve_vectors(spec: str, dim: int, seed: int) -> str:
     path = cache_dir() / "vectors" / f"{key}.txt"
     if not path.exists():
         vectors = train_word2vec(source_sentences(source), dim, seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             vectors.save_word2vec_format(str(tmp), binary=False)
     return str(path)
