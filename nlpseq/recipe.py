@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import RecipeError, did_you_mean
 from .registry import MODELS, TASKS
@@ -36,6 +36,7 @@ class TrainConfig(Section):
     accumulate: int = 1  # micro-batches per optimizer step
     optimizer: Literal["adam", "adamw", "adagrad", "sgd"] = "adam"
     lr: float = 1e-3
+    lr_multipliers: dict[str, float] = {}  # parameter-name prefix -> factor on lr, e.g. {embed: 10}
     momentum: float = 0.0  # sgd only
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0  # decoupled decay (Loshchilov & Hutter); needs optimizer adamw
@@ -45,6 +46,7 @@ class TrainConfig(Section):
     plateau_factor: float = 0.5
     plateau_patience: int = 1
     min_lr: float = 0.0
+    ema: float | None = Field(None, gt=0, lt=1)  # decay of a moving average of the weights; dev scores and the saved model use it
     clip_norm: float | None = 5.0  # clip the global gradient norm; null turns it off
     clip_value: float | None = None  # clip each gradient element to [-v, v]
     log_every: int = 50  # optimizer steps between training-loss records

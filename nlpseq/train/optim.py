@@ -8,18 +8,42 @@ from ..errors import RecipeError
 from ..recipe import TrainConfig
 
 
+def _param_groups(params, multipliers: dict[str, float]) -> list[dict]:
+    """Parameters grouped by learning-rate factor: ``multipliers`` maps a name prefix
+    (``embed`` or ``embed.weight``) to a factor; the longest matching prefix wins."""
+    named = list(params.named_parameters()) if isinstance(params, torch.nn.Module) else None
+    if named is None:
+        if multipliers:
+            raise RecipeError("train.lr_multipliers needs the model's parameter names")
+        return [{"params": [p for p in params if p.requires_grad], "lr_scale": 1.0}]
+    names = [n for n, _ in named]
+    for prefix in multipliers:
+        if not any(n == prefix or n.startswith(prefix + ".") for n in names):
+            roots = sorted({n.split(".")[0] for n in names})
+            raise RecipeError(f"train.lr_multipliers: no parameter is named '{prefix}' (the model has {', '.join(roots)})")
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    for name, p in named:
+        if not p.requires_grad:
+            continue
+        hits = [k for k in multipliers if name == k or name.startswith(k + ".")]
+        scale = multipliers[max(hits, key=len)] if hits else 1.0
+        groups.setdefault(scale, []).append(p)
+    return [{"params": ps, "lr_scale": scale} for scale, ps in groups.items()]
+
+
 def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer named by ``cfg.optimizer``.
+    """The optimizer named by ``cfg.optimizer``, over ``params`` (a model, or an iterable of tensors).
 
     ``weight_decay`` is decoupled decay and only AdamW implements it; an L2 penalty in the
-    loss (``l2``) is the other, distinct option, usable with any optimizer.
+    loss (``l2``) is the other, distinct option, usable with any optimizer. Given a model,
+    ``cfg.lr_multipliers`` scales the learning rate of the parameters they name.
     """
     if cfg.weight_decay and cfg.optimizer != "adamw":
         raise RecipeError(
             f"train.weight_decay is decoupled weight decay and needs optimizer 'adamw' "
             f"(got '{cfg.optimizer}'); use train.l2 for an L2 penalty in the loss"
         )
-    params = [p for p in params if p.requires_grad]
+    params = _param_groups(params, cfg.lr_multipliers)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
     if cfg.optimizer == "adamw":
@@ -59,11 +83,13 @@ class Schedule:
     def _apply(self) -> None:
         lr = max(self.cfg.min_lr, self.base_lr * self._factor())
         for group in self.opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
 
     @property
     def lr(self) -> float:
-        return self.opt.param_groups[0]["lr"]
+        """The base rate (before ``lr_multipliers``)."""
+        group = self.opt.param_groups[0]
+        return group["lr"] / group.get("lr_scale", 1.0)
 
     def step(self) -> None:
         self.step_num += 1

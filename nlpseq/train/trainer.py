@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..data.batching import bucket_by_length
+from ..errors import RecipeError
 from ..recipe import TrainConfig
 from ..run import TENSORBOARD, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 
 def select_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present; asking for CUDA without one is an error."""
-    from ..errors import RecipeError
-
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -103,8 +102,6 @@ class Trainer:
         self.model = model.to(self.device)
         self.progress = Progress()
         if cfg.bptt and dist.enabled:
-            from ..errors import RecipeError
-
             raise RecipeError("train.bptt (truncated BPTT over streams) runs in one process only")
         self.net: torch.nn.Module = self.model  # what the loop calls: the model, or its DDP wrapper
         if dist.enabled:
@@ -116,8 +113,13 @@ class Trainer:
             self._reseed_rank()
         self.evaluate_fn = evaluate
         self.metric, self.higher = metric, higher_is_better
-        self.optimizer = build_optimizer(self.model.parameters(), cfg)
+        self.optimizer = build_optimizer(self.model, cfg)
         self.schedule = Schedule(self.optimizer, cfg)
+        self.average = None  # the moving average of the weights (train.ema): what is evaluated and saved
+        if cfg.ema is not None:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            self.average = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._tb = None
@@ -132,7 +134,13 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "rng": rng_state(),
             "progress": self.progress.as_dict(),
+            **({"average": self.average.state_dict()} if self.average is not None else {}),
         }
+
+    @property
+    def served(self) -> torch.nn.Module:
+        """The weights that are evaluated and saved: the moving average when there is one."""
+        return self.average.module if self.average is not None else self.model
 
     def resume(self) -> bool:
         """Restore the newest complete checkpoint; returns False when there is none."""
@@ -147,6 +155,10 @@ class Trainer:
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
+        if self.average is not None:
+            if "average" not in state:
+                raise RecipeError("train.ema was turned on after this run's last checkpoint; resume without it")
+            self.average.load_state_dict(state["average"])
         self.progress = Progress(**state["progress"])
         self._reseed_rank()
         if self.dist.is_main:
@@ -192,14 +204,15 @@ class Trainer:
         self._evaluated_at = p.step
         if self.evaluate_fn is None:
             if main:
-                self.run.save_weights(self.model.state_dict())
+                self.run.save_weights(self.served.state_dict())
             return False
         value = None
         if main:  # rank 0 evaluates; every rank then takes the same schedule and stopping decisions
-            self.model.eval()
+            net = self.served
+            net.eval()
             with torch.no_grad():
-                metrics = self.evaluate_fn(self.model)
-            self.model.train()
+                metrics = self.evaluate_fn(net)
+            net.train()
             self._log({"split": "dev", **metrics})
             value = metrics[self.metric]
         value = self.dist.broadcast(value)
@@ -208,7 +221,7 @@ class Trainer:
         if better:
             p.best, p.bad_evals = value, 0
             if main:
-                self.run.save_weights(self.model.state_dict())
+                self.run.save_weights(self.served.state_dict())
         else:
             p.bad_evals += 1
         return self.cfg.patience is not None and p.bad_evals >= self.cfg.patience
@@ -286,7 +299,7 @@ class Trainer:
         if (eval_every and p.step % eval_every and not p.stopped) or (limit_hit and self._evaluated_at != p.step):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
         if self.dist.is_main and (self.evaluate_fn is None or not (self.run.path / "model.safetensors").exists()):
-            self.run.save_weights(self.model.state_dict())
+            self.run.save_weights(self.served.state_dict())
         if self._tb is not None:
             self._tb.close()
         return p.as_dict()
@@ -312,6 +325,8 @@ class Trainer:
         clip_gradients(self.model.parameters(), self.cfg)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.average is not None:
+            self.average.update_parameters(self.model)
         self.optimizer.zero_grad(set_to_none=True)
         self.schedule.step()
         self.progress.step += 1

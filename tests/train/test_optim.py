@@ -67,3 +67,25 @@ def test_schedules():
     again = Schedule(opt, TrainConfig(schedule="plateau", lr=1.0))
     again.load_state_dict(state)
     assert again.lr == pytest.approx(0.5)
+
+
+def test_lr_multipliers_scale_the_named_parameters_through_the_schedule():
+    model = torch.nn.Sequential(torch.nn.Embedding(4, 2), torch.nn.Linear(2, 2))
+    cfg = TrainConfig(optimizer="sgd", lr=0.1, lr_multipliers={"0": 10.0}, schedule="warmup_linear", warmup_steps=2)
+    opt = build_optimizer(model, cfg)
+    sched = Schedule(opt, cfg)
+    rates = {len(g["params"]): g["lr"] for g in opt.param_groups}
+    assert rates == {1: pytest.approx(0.5), 2: pytest.approx(0.05)}  # embedding x10; half-way through warm-up
+    assert sched.lr == pytest.approx(0.05)
+    before = [p.detach().clone() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    opt.step()
+    steps = [float((b - p.detach()).abs().max()) for b, p in zip(before, model.parameters())]
+    assert steps == [pytest.approx(0.5), pytest.approx(0.05), pytest.approx(0.05)]
+
+
+def test_lr_multipliers_naming_no_parameter_is_a_recipe_error():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    with pytest.raises(RecipeError, match="no parameter is named 'embed'"):
+        build_optimizer(model, TrainConfig(lr_multipliers={"embed": 10.0}))

@@ -78,3 +78,34 @@ def test_keep_freed_memory_reaches_glibc():
     # With mmap off, a block over glibc's largest mmap threshold must still be served (from the heap).
     big = torch.ones(96 << 20, dtype=torch.uint8)
     assert int(big[::4096].sum()) == (96 << 20) // 4096
+
+
+def test_ema_evaluates_and_saves_the_moving_average_and_resumes_it(tmp_path):
+    data, x, y = toy_data()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    seen = []
+    tr = make(tmp_path / "a", lambda m: seen.append(m.lin.weight.detach().clone()) or {"mse": 0.0},
+              epochs=2, lr=0.05, ema=0.9)
+    tr.fit(data)
+    raw, avg = tr.model.lin.weight.detach(), tr.average.module.lin.weight.detach()
+    assert not torch.allclose(raw, avg)  # the average lags the raw weights
+    assert torch.equal(seen[-1], avg)  # dev scores come from the average...
+    saved = RunDir(tmp_path / "a").load_weights()
+    assert torch.equal(saved["lin.weight"], seen[0])  # ...and so do the kept best weights (first: mse never improves)
+
+    # Stopped after one epoch and resumed, the average carries on exactly where it was.
+    once = make(tmp_path / "b", lambda m: {"mse": 0.0}, epochs=1, lr=0.05, ema=0.9)
+    once.fit(data)
+    resumed = make(tmp_path / "b", lambda m: {"mse": 0.0}, epochs=2, lr=0.05, ema=0.9)
+    assert resumed.resume()
+    resumed.fit(data)
+    assert torch.allclose(resumed.average.module.lin.weight, avg)
+
+
+def test_ema_outside_0_1_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        TrainConfig(ema=1.0)
