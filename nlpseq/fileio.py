@@ -24,11 +24,23 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before any thread writes files.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto ``path``.
 
     A crash at any moment leaves either the old file or the new one, never a half-written file.
+    The file gets the mode ``open`` would give it (the replaced file's, or 0666 less the umask),
+    not the owner-only mode of the temporary file.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +52,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp_path, "rb+") as fh:
             fh.flush()
             os.fsync(fh.fileno())
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, target)
         fsync_dir(target.parent)
     finally:
