@@ -138,7 +138,7 @@ class Trainer:
         }
 
     @property
-    def served(self) -> torch.nn.Module:
+    def eval_model(self) -> torch.nn.Module:
         """The weights that are evaluated and saved: the moving average when there is one."""
         return self.average.module if self.average is not None else self.model
 
@@ -204,11 +204,11 @@ class Trainer:
         self._evaluated_at = p.step
         if self.evaluate_fn is None:
             if main:
-                self.run.save_weights(self.served.state_dict())
+                self.run.save_weights(self.eval_model.state_dict())
             return False
         value = None
         if main:  # rank 0 evaluates; every rank then takes the same schedule and stopping decisions
-            net = self.served
+            net = self.eval_model
             net.eval()
             with torch.no_grad():
                 metrics = self.evaluate_fn(net)
@@ -221,7 +221,7 @@ class Trainer:
         if better:
             p.best, p.bad_evals = value, 0
             if main:
-                self.run.save_weights(self.served.state_dict())
+                self.run.save_weights(self.eval_model.state_dict())
         else:
             p.bad_evals += 1
         return self.cfg.patience is not None and p.bad_evals >= self.cfg.patience
@@ -299,7 +299,7 @@ class Trainer:
         if (eval_every and p.step % eval_every and not p.stopped) or (limit_hit and self._evaluated_at != p.step):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
         if self.dist.is_main and (self.evaluate_fn is None or not (self.run.path / "model.safetensors").exists()):
-            self.run.save_weights(self.served.state_dict())
+            self.run.save_weights(self.eval_model.state_dict())
         if self._tb is not None:
             self._tb.close()
         return p.as_dict()
