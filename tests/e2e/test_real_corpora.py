@@ -23,10 +23,10 @@ def test_sst_bilstm_learns_real_sst(tmp_path):
 def test_rntn_learns_real_sst(tmp_path):
     out = tmp_path / "rntn"
     res = run_cli("train", str(ROOT / "recipes/trees/sst_rntn.yaml"), "--out", str(out), *FAST,
-                  "--set", "train.epochs=4", timeout=1800)
+                  "--set", "train.epochs=2", timeout=1800)
     assert res.returncode == 0, res.stderr
     metrics = json.loads(run_cli("evaluate", str(out), "--data", "sst:dev", "--json").stdout)
-    assert metrics["phrase_fine"] > 70 and metrics["root_fine"] > 30, metrics
+    assert metrics["phrase_fine"] > 75 and metrics["root_fine"] > 30, metrics
 
 
 def test_translator_learns_real_multi30k(tmp_path):
