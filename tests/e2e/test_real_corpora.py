@@ -26,7 +26,7 @@ def test_rntn_learns_real_sst(tmp_path):
                   "--set", "train.epochs=2", timeout=1800)
     assert res.returncode == 0, res.stderr
     metrics = json.loads(run_cli("evaluate", str(out), "--data", "sst:dev", "--json").stdout)
-    assert metrics["phrase_fine"] > 75 and metrics["root_fine"] > 30, metrics
+    assert metrics["phrase_fine"] > 77 and metrics["root_fine"] > 35, metrics
 
 
 def test_translator_learns_real_multi30k(tmp_path):
