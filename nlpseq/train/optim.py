@@ -16,18 +16,16 @@ def _param_groups(params, multipliers: dict[str, float]) -> list[dict]:
         if multipliers:
             raise RecipeError("train.lr_multipliers needs the model's parameter names")
         return [{"params": [p for p in params if p.requires_grad], "lr_scale": 1.0}]
-    names = [n for n, _ in named]
-    for prefix in multipliers:
-        if not any(n == prefix or n.startswith(prefix + ".") for n in names):
-            roots = sorted({n.split(".")[0] for n in names})
-            raise RecipeError(f"train.lr_multipliers: no parameter is named '{prefix}' (the model has {', '.join(roots)})")
     groups: dict[float, list[torch.nn.Parameter]] = {}
+    used: set[str] = set()
     for name, p in named:
-        if not p.requires_grad:
-            continue
         hits = [k for k in multipliers if name == k or name.startswith(k + ".")]
-        scale = multipliers[max(hits, key=len)] if hits else 1.0
-        groups.setdefault(scale, []).append(p)
+        used.update(hits)
+        if p.requires_grad:
+            groups.setdefault(multipliers[max(hits, key=len)] if hits else 1.0, []).append(p)
+    for prefix in sorted(multipliers.keys() - used):
+        roots = sorted({n.split(".")[0] for n, _ in named})
+        raise RecipeError(f"train.lr_multipliers: no parameter is named '{prefix}' (the model has {', '.join(roots)})")
     return [{"params": ps, "lr_scale": scale} for scale, ps in groups.items()]
 
 

@@ -1,6 +1,8 @@
 """The trainer on a toy regression: accumulation, early stopping, checkpoint pruning, metrics."""
 
+import pytest
 import torch
+from pydantic import ValidationError
 
 from nlpseq.recipe import TrainConfig
 from nlpseq.run import RunDir
@@ -104,8 +106,5 @@ def test_ema_evaluates_and_saves_the_moving_average_and_resumes_it(tmp_path):
 
 
 def test_ema_outside_0_1_is_refused():
-    import pytest
-    from pydantic import ValidationError
-
     with pytest.raises(ValidationError):
         TrainConfig(ema=1.0)
