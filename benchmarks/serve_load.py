@@ -1,6 +1,7 @@
 """Load test of ``nlpseq serve``: concurrent single-sentence requests, with and without micro-batching.
 
-Usage: python benchmarks/serve_load.py RUN_DIR [--clients 32] [--seconds 15] [--rounds 2] [--json OUT.json]
+Usage: python benchmarks/serve_load.py RUN_DIR [--clients 32] [--seconds 15] [--rounds 2] [--threads N]
+       [--max-batch K] [--json OUT.json]
 
 The service runs in its own process (``nlpseq serve``), this script is the second process: it keeps
 ``--clients`` connections busy, each sending one sentence per request and waiting for the answer,
@@ -33,9 +34,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(run: str, port: int, batching: bool, threads: int | None) -> subprocess.Popen:
+def start_server(run: str, port: int, batching: bool, threads: int | None, max_batch: int | None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "nlpseq.cli", "serve", "--sentiment", run, "--port", str(port)]
     cmd += ([] if threads is None else ["--threads", str(threads)]) + ([] if batching else ["--no-batching"])
+    cmd += [] if max_batch is None else ["--max-batch", str(max_batch)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -125,6 +127,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int,
                     help="torch threads in the service's model process (default: the service's)")
+    ap.add_argument("--max-batch", type=int, help="texts per model call across requests (default: the service's)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
     args = ap.parse_args()
     texts = sentences(2000)
@@ -133,7 +136,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for mode, batching in modes.items():
             port = free_port()
-            proc = start_server(args.run, port, batching, args.threads)
+            proc = start_server(args.run, port, batching, args.threads, args.max_batch)
             try:
                 res = _run_loop(load(port, texts, args.clients, args.seconds))
             finally:
@@ -152,7 +155,7 @@ def main() -> None:
                      "status_5xx": sum(v for k, v in t["statuses"].items() if k >= 500),
                      "status_other": sum(v for k, v in t["statuses"].items() if k != 200)})
     print(f"{args.clients} clients, {args.rounds} x {args.seconds:g} s per mode, "
-          f"service threads={args.threads or 'default'}, "
+          f"service threads={args.threads or 'default'}, max batch={args.max_batch or 'default'}, "
           f"cpus={os.cpu_count()}")
     print(f"{'mode':26} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'5xx':>5} {'non-200':>8}")
     for r in rows:
@@ -161,6 +164,7 @@ def main() -> None:
     speedup = rows[0]["requests_per_s"] / max(rows[1]["requests_per_s"], 1e-9)
     print(f"micro-batching throughput: {speedup:.1f}x one request, one forward")
     out = {"clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "threads": args.threads,
+           "max_batch": args.max_batch,
            "run": str(args.run), "rows": rows, "speedup": speedup}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
