@@ -136,3 +136,30 @@ def clip_gradients(params, cfg: TrainConfig) -> float | None:
     if cfg.clip_norm is not None:
         return float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm))
     return None
+
+
+def ema_update(decay: float, warmup: bool = False):
+    """The in-place update of a weight average for ``torch.optim.swa_utils.AveragedModel``.
+
+    ``avg <- avg + (1 - d) * (w - avg)`` with ``d = decay``, or, with ``warmup``, ``d = min(decay,
+    (1 + n) / (10 + n))`` after ``n`` updates (TensorFlow's ``num_updates`` rule): a decay of 0.999
+    otherwise keeps a trace of the random initial weights for thousands of steps.
+    """
+    if not warmup:
+        from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+        return get_ema_multi_avg_fn(decay)  # kept as is: runs made before the warm-up existed reproduce
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = float(num_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        if not averaged:
+            return
+        if torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, weight)
+        else:  # integer buffers (counts) follow the model
+            for a, c in zip(averaged, current):
+                a.copy_(c)
+
+    return update

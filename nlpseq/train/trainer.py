@@ -25,7 +25,7 @@ from ..run import TENSORBOARD, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import SINGLE, Distributed
 from .memory import keep_freed_memory
-from .optim import Schedule, build_optimizer, clip_gradients, l2_penalty
+from .optim import Schedule, build_optimizer, clip_gradients, ema_update, l2_penalty
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,11 @@ class Trainer:
         self.schedule = Schedule(self.optimizer, cfg)
         self.average = None  # the moving average of the weights (train.ema): what is evaluated and saved
         if cfg.ema is not None:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+            from torch.optim.swa_utils import AveragedModel
 
-            self.average = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+            self.average = AveragedModel(self.model, multi_avg_fn=ema_update(cfg.ema, cfg.ema_warmup), use_buffers=True)
+        elif cfg.ema_warmup:
+            raise RecipeError("train.ema_warmup needs train.ema (the decay it warms up to)")
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._tb = None

@@ -4,6 +4,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from nlpseq.errors import RecipeError
 from nlpseq.recipe import TrainConfig
 from nlpseq.run import RunDir
 from nlpseq.train.checkpoint import list_checkpoints
@@ -103,6 +104,31 @@ def test_ema_evaluates_and_saves_the_moving_average_and_resumes_it(tmp_path):
     assert resumed.resume()
     resumed.fit(data)
     assert torch.allclose(resumed.average.module.lin.weight, avg)
+
+
+@pytest.mark.parametrize("warmup", [False, True])
+def test_ema_update_matches_its_formula(warmup):
+    from torch.optim.swa_utils import AveragedModel
+
+    from nlpseq.train.optim import ema_update
+
+    torch.manual_seed(0)
+    model = Toy()
+    avg = AveragedModel(model, multi_avg_fn=ema_update(0.99, warmup=warmup), use_buffers=True)
+    expected = model.lin.weight.detach().clone()
+    avg.update_parameters(model)  # the first update copies the weights
+    for n in range(1, 30):
+        with torch.no_grad():
+            model.lin.weight.add_(torch.randn_like(model.lin.weight))
+        avg.update_parameters(model)
+        decay = min(0.99, (1 + n) / (10 + n)) if warmup else 0.99
+        expected = decay * expected + (1 - decay) * model.lin.weight.detach()
+    assert torch.allclose(avg.module.lin.weight, expected, atol=1e-6)
+
+
+def test_ema_warmup_without_ema_is_refused(tmp_path):
+    with pytest.raises(RecipeError, match="ema_warmup needs train.ema"):
+        make(tmp_path, ema_warmup=True)
 
 
 def test_ema_outside_0_1_is_refused():
