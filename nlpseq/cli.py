@@ -56,10 +56,22 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apply_decode_options(task, args: argparse.Namespace) -> None:
+    """--alpha / --beta replace the run recipe's decode settings for this call."""
+    given = {k: getattr(args, k) for k in ("alpha", "beta") if getattr(args, k, None) is not None}
+    if not given:
+        return
+    if not hasattr(task, "decode_cfg"):
+        raise NlpseqError(f"--{next(iter(given))}: {args.run} is a {task.name} run; only translators take it")
+    for key, value in given.items():
+        setattr(task.decode_cfg, key, value)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_run
 
     task, model = load_run(args.run)
+    _apply_decode_options(task, args)
     data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
     options: dict = {"beam": args.beam} if args.beam is not None else {}
     if args.parser:
@@ -93,10 +105,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _non_negative(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not x >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return x
+
+
+def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    parser.add_argument("--alpha", type=_non_negative, help=f"{prefix}beam length penalty (default: the recipe's decode.alpha)")
+    parser.add_argument("--beta", type=_non_negative, help=f"{prefix}beam coverage penalty (default: the recipe's decode.beta)")
+
+
 def _cmd_translate(args: argparse.Namespace) -> int:
     from .api import load_run
 
     task, model = load_run(args.run, "translation")
+    _apply_decode_options(task, args)
     opts = {"beam": args.beam, "n_best": args.n_best}
 
     def emit(sentences: list[str]) -> None:
@@ -280,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--src", help="translation: source file (with --ref), instead of --data")
     e.add_argument("--ref", help="translation: reference file")
     e.add_argument("--beam", type=int, help="translation: beam size (1 = greedy; default: the recipe's)")
+    _decode_arguments(e, "translation: ")
     e.add_argument("--parser", metavar="PARSER_RUN", help="tree sentiment: score on trees this parser builds")
     e.add_argument("--decode", choices=["cky", "greedy"], help="parser: tree search (default: the recipe's)")
     e.set_defaults(func=_cmd_evaluate)
@@ -305,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("texts", nargs="*", help="sentences to translate")
     tr.add_argument("--input", help="a file of sentences, one per line")
     tr.add_argument("--beam", type=int, help="beam size (1 = greedy; default: the recipe's)")
+    _decode_arguments(tr)
     tr.add_argument("--n-best", type=int, default=1, help="print the K best translations as JSON lines")
     tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
     tr.set_defaults(func=_cmd_translate)

@@ -41,6 +41,16 @@ def length_penalty(length: torch.Tensor | int, alpha: float) -> torch.Tensor | f
     return ((5.0 + length) / 6.0) ** alpha
 
 
+def coverage_penalty(coverage: torch.Tensor, beta: float) -> torch.Tensor:
+    """GNMT's beta * sum_i log(min(attention received by source position i, 1)), over valid positions.
+
+    ``coverage`` holds each source position's summed attention; padding positions must hold 1
+    (or more) so that they add nothing. The penalty is 0 or negative: it lowers hypotheses that
+    left part of the source unattended (untranslated).
+    """
+    return beta * coverage.clamp(min=1e-6, max=1.0).log().sum(-1)
+
+
 @torch.inference_mode()
 def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len_a: float = 1.5, max_len_b: int = 10,
                   allow_unk: bool = False, keep_attention: bool = False, alpha: float = 0.6) -> list[Hypothesis]:
@@ -87,11 +97,12 @@ def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len_a: fl
 @torch.inference_mode()
 def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, n_best: int = 1,
                 alpha: float = 0.6, max_len_a: float = 1.5, max_len_b: int = 10, allow_unk: bool = False,
-                keep_attention: bool = False) -> list[list[Hypothesis]]:
+                keep_attention: bool = False, beta: float = 0.0) -> list[list[Hypothesis]]:
     """Beam search for a batch of sources; returns the ``n_best`` hypotheses of each, best first.
 
     A hypothesis ends when it emits ``</s>``; its score is the summed log-probability divided by
-    the GNMT length penalty with ``alpha``. A sentence stops once ``beam`` hypotheses have ended
+    the GNMT length penalty with ``alpha``, plus GNMT's coverage penalty with ``beta`` (0: none),
+    which ranks the ended hypotheses (the search itself extends the likeliest). A sentence stops once ``beam`` hypotheses have ended
     and then leaves the batch (its rows are no longer computed); the search stops when every
     sentence has, or every row reached its length limit.
     """
@@ -106,6 +117,10 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
     scores[:, 0] = 0.0
     tokens = torch.full((n * k,), Vocab.bos_id, dtype=torch.long, device=device)
     history = torch.zeros(n * k, 0, dtype=torch.long, device=device)
+    coverage = None
+    if beta:  # padding positions start at 1, so that the penalty ignores them
+        pad = torch.arange(src.size(1), device=device) >= src_len.to(device).unsqueeze(1)
+        coverage = pad.float().repeat_interleave(k, 0)
     attn_hist: list[torch.Tensor] = []
     finished: list[list[Hypothesis]] = [[] for _ in range(n)]
     ids = list(range(n))  # the sentence of each group of k rows still searching
@@ -126,6 +141,8 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
         lp = length_penalty(t + 1, alpha)
         if keep_attention:
             attn_hist.append(weights)
+        if coverage is not None:
+            coverage = coverage + weights.float()
         # Record ended hypotheses (few per step: a short loop over the ended ones only). As in fairseq,
         # an ending counts only if it ranks among the k best candidates; lower ones would fill the
         # sentence's k slots with poor early endings before the good hypotheses finish.
@@ -137,7 +154,10 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
             hist = history[row].tolist()
             # attn_hist is reordered with the beams, so row ``row`` holds this hypothesis's past.
             a = [w[row, : int(src_len[g])].tolist() for w in attn_hist] if keep_attention else []
-            finished[g].append(Hypothesis(hist, float(top_scores[s, j]) / lp, a))
+            score = float(top_scores[s, j]) / lp
+            if coverage is not None:
+                score += float(coverage_penalty(coverage[row], beta))
+            finished[g].append(Hypothesis(hist, score, a))
         still_open = torch.tensor([len(finished[g]) < k for g in ids], device=device)
         if not bool(still_open.any()):
             break
@@ -155,6 +175,8 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
         history = torch.cat([history.index_select(0, backptr), keep_token.view(-1, 1)], 1)
         if keep_attention:
             attn_hist = [w.index_select(0, backptr) for w in attn_hist]
+        if coverage is not None:
+            coverage = coverage.index_select(0, backptr)
         tokens = keep_token
         state = model.reorder(state, backptr)
     return [sorted(f, key=lambda h: -h.score)[:n_best] for f in finished]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import torch
+from pydantic import Field
 
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
@@ -62,7 +63,8 @@ class TranslationTask(Task):
 
     class DecodeConfig(Section):
         beam: int = 5
-        alpha: float = 0.6  # GNMT length penalty
+        alpha: float = 0.6  # GNMT length penalty: higher favours longer output
+        beta: float = Field(0.0, ge=0)  # GNMT coverage penalty on ended hypotheses: higher penalises unattended source
         max_len_a: float = 1.5  # output at most a * source length + b pieces
         max_len_b: int = 10
         dev_beam: int = 1  # beam used for dev BLEU during training (greedy is fast)
@@ -194,7 +196,7 @@ class TranslationTask(Task):
                                                    keep_attention=keep_attention)]
             else:
                 hyps = beam_search(model, src, src_len, beam, n_best, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
-                                   keep_attention=keep_attention)
+                                   keep_attention=keep_attention, beta=cfg.beta)
             for i, hs in zip(rows, hyps):
                 out[i] = [self._answer(h, ids[i], vocab_tgt, vocab_src, keep_attention) for h in hs[:n_best]]
         return out

@@ -54,6 +54,18 @@ def test_pipeline_and_cli(mt_run):
     assert len(nbest) == 3 and nbest[0]["score"] >= nbest[1]["score"] >= nbest[2]["score"]
 
 
+def test_decode_options_on_the_command_line(mt_run, tiny_run):
+    plain = json.loads(run_cli("translate", str(mt_run), "--n-best", "2", "--beam", "4", "Ein Hund rennt.").stdout)
+    res = run_cli("translate", str(mt_run), "--n-best", "2", "--beam", "4", "--beta", "5", "Ein Hund rennt.")
+    covered = json.loads(res.stdout)
+    # A coverage penalty only lowers scores: by 5 x log of the attention each source piece falls short by.
+    assert max(h["score"] for h in covered["n_best"]) < max(h["score"] for h in plain["n_best"])
+    res = run_cli("evaluate", str(tiny_run), "--beta", "0.3")
+    assert res.returncode != 0 and res.stderr.strip().splitlines()[-1].endswith("only translators take it")
+    res = run_cli("translate", str(mt_run), "--alpha=-1", "Ein Hund rennt.")
+    assert res.returncode != 0 and "--alpha: expected a number >= 0" in res.stderr
+
+
 def test_attention_plot(mt_run, tmp_path):
     png = tmp_path / "att.png"
     res = run_cli("translate", str(mt_run), "--plot-attention", str(png), "Ein Hund rennt.")
@@ -108,6 +120,32 @@ def test_beam_of_one_is_greedy_and_beams_find_better_scores():
         assert b1[0].score == pytest.approx(g.score, abs=1e-4)
         assert b5[0].score >= b1[0].score - 1e-5
         assert all(t not in (0, 1, 2) for t in b5[0].tokens)  # never pad, unk or bos
+
+
+def test_coverage_penalty_reranks_ended_hypotheses_by_the_attention_they_received():
+    model = small_model(hidden_size=32, embedding_dim=16)
+    torch.manual_seed(3)
+    lengths = torch.tensor([6, 3, 5])
+    src = torch.randint(4, 30, (3, 6)) * (torch.arange(6) < lengths[:, None])
+    plain = beam_search(model, src, lengths, beam=4, n_best=4, max_len_b=6, keep_attention=True)
+    covered = beam_search(model, src, lengths, beam=4, n_best=4, max_len_b=6, keep_attention=True, beta=0.7)
+    for p, c in zip(plain, covered):
+        # The same hypotheses end (the penalty does not steer the search), each rescored by its own
+        # attention: beta * sum over source positions of log(min(attention received, 1)).
+        by_tokens = {tuple(h.tokens): h for h in p}
+        assert set(by_tokens) == {tuple(h.tokens) for h in c}
+        for h in c:
+            received = torch.tensor(h.attention).sum(0)
+            expected = by_tokens[tuple(h.tokens)].score + 0.7 * float(received.clamp(max=1.0).log().sum())
+            assert h.score == pytest.approx(expected, abs=1e-4)
+            assert h.score <= by_tokens[tuple(h.tokens)].score + 1e-6
+        assert [h.score for h in c] == sorted((h.score for h in c), reverse=True)
+    # Batched or alone, the penalty gives the same output: padding positions add nothing.
+    for i in range(3):
+        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], beam=4, n_best=4, max_len_b=6,
+                            beta=0.7)
+        assert [h.tokens for h in alone[0]] == [h.tokens for h in covered[i]]
+        assert [h.score for h in alone[0]] == pytest.approx([h.score for h in covered[i]], abs=1e-4)
 
 
 def test_padding_is_ignored_by_the_loss():
