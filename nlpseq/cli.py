@@ -116,8 +116,10 @@ def _non_negative(value: str) -> float:
 
 
 def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    parser.add_argument("--alpha", type=_non_negative, help=f"{prefix}beam length penalty (default: the recipe's decode.alpha)")
-    parser.add_argument("--beta", type=_non_negative, help=f"{prefix}beam coverage penalty (default: the recipe's decode.beta)")
+    parser.add_argument("--alpha", type=_non_negative,
+                        help=f"{prefix}beam length penalty (default: the recipe's decode.alpha)")
+    parser.add_argument("--beta", type=_non_negative,
+                        help=f"{prefix}beam coverage penalty (default: the recipe's decode.beta)")
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:

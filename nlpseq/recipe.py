@@ -47,7 +47,7 @@ class TrainConfig(Section):
     plateau_patience: int = 1
     min_lr: float = 0.0
     ema: float | None = Field(None, gt=0, lt=1)  # decay of a moving average of the weights; dev scores and the saved model use it
-    ema_warmup: bool = False  # the decay starts low, min(ema, (1+n)/(10+n)) after n steps, so early scores skip the initial weights
+    ema_warmup: bool = False  # decay min(ema, (1+n)/(10+n)) after n steps: early scores skip the initial weights
     clip_norm: float | None = 5.0  # clip the global gradient norm; null turns it off
     clip_value: float | None = None  # clip each gradient element to [-v, v]
     log_every: int = 50  # optimizer steps between training-loss records

@@ -102,9 +102,9 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
 
     A hypothesis ends when it emits ``</s>``; its score is the summed log-probability divided by
     the GNMT length penalty with ``alpha``, plus GNMT's coverage penalty with ``beta`` (0: none),
-    which ranks the ended hypotheses (the search itself extends the likeliest). A sentence stops once ``beam`` hypotheses have ended
-    and then leaves the batch (its rows are no longer computed); the search stops when every
-    sentence has, or every row reached its length limit.
+    which ranks the ended hypotheses (the search itself extends the likeliest). A sentence stops
+    once ``beam`` hypotheses have ended and then leaves the batch (its rows are no longer
+    computed); the search stops when every sentence has, or every row reached its length limit.
     """
     n, k = src.size(0), beam
     device = src.device

@@ -152,10 +152,10 @@ def ema_update(decay: float, warmup: bool = False):
 
     @torch.no_grad()
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
-        n = float(num_averaged)
-        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
         if not averaged:
             return
+        n = float(num_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
         if torch.is_floating_point(averaged[0]):
             torch._foreach_lerp_(averaged, current, weight)
         else:  # integer buffers (counts) follow the model
