@@ -39,6 +39,8 @@ class TrainConfig(Section):
     lr_multipliers: dict[str, float] = {}  # parameter-name prefix -> factor on lr, e.g. {embed: 10}
     momentum: float = 0.0  # sgd only
     betas: tuple[float, float] = (0.9, 0.999)
+    eps: float | None = Field(None, gt=0)  # the optimizer's epsilon (adam, adamw, adagrad); null: torch's default
+    adagrad_reset: int | None = Field(None, ge=1)  # epochs between resets of AdaGrad's squared-gradient sums (CoreNLP's RNTN: 1)
     weight_decay: float = 0.0  # decoupled decay (Loshchilov & Hutter); needs optimizer adamw
     l2: float = 0.0  # L2 penalty 0.5 * l2 * ||w||^2 added to the loss (weights, not biases)
     schedule: Literal["constant", "warmup_linear", "inverse_sqrt", "plateau"] = "constant"

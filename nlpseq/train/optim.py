@@ -41,14 +41,32 @@ def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
             f"train.weight_decay is decoupled weight decay and needs optimizer 'adamw' "
             f"(got '{cfg.optimizer}'); use train.l2 for an L2 penalty in the loss"
         )
+    if cfg.adagrad_reset is not None and cfg.optimizer != "adagrad":
+        raise RecipeError(f"train.adagrad_reset needs optimizer 'adagrad' (got '{cfg.optimizer}')")
+    if cfg.eps is not None and cfg.optimizer == "sgd":
+        raise RecipeError("train.eps is the epsilon of adam, adamw or adagrad; sgd has none")
     params = _param_groups(params, cfg.lr_multipliers)
+    eps = {"eps": cfg.eps} if cfg.eps is not None else {}
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, **eps)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **eps)
     if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr)
+        return torch.optim.Adagrad(params, lr=cfg.lr, **eps)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+
+
+def reset_adagrad(optimizer: torch.optim.Optimizer) -> None:
+    """Forget AdaGrad's sums of squared gradients, so every parameter's step size starts afresh.
+
+    The Stanford RNTN code does this at every epoch: without it the step of a frequent parameter
+    shrinks like 1/sqrt(visits) for the whole run, while rare words keep large steps.
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p)
+            if state and "sum" in state:
+                state["sum"].fill_(group.get("initial_accumulator_value", 0.0))
 
 
 class Schedule:

@@ -25,7 +25,7 @@ from ..run import TENSORBOARD, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import SINGLE, Distributed
 from .memory import keep_freed_memory
-from .optim import Schedule, build_optimizer, clip_gradients, ema_update, l2_penalty
+from .optim import Schedule, build_optimizer, clip_gradients, ema_update, l2_penalty, reset_adagrad
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,8 @@ class Trainer:
             else:
                 batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True,
                                            self.seed * 100_003 + p.epoch)
+            if cfg.adagrad_reset and p.epoch and p.epoch % cfg.adagrad_reset == 0 and p.batch_in_epoch == 0:
+                reset_adagrad(self.optimizer)  # at the epoch's start only: a resumed epoch was reset already
             todo = self.dist.shard(batches[p.batch_in_epoch :])
             total = p.batch_in_epoch + len(todo) * world  # the global position this epoch ends at
             from tqdm import tqdm

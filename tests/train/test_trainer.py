@@ -134,3 +134,39 @@ def test_ema_warmup_without_ema_is_refused(tmp_path):
 def test_ema_outside_0_1_is_refused():
     with pytest.raises(ValidationError):
         TrainConfig(ema=1.0)
+
+
+def test_adagrad_reset_restarts_the_squared_gradient_sums_every_epoch(tmp_path):
+    """Against a hand-written AdaGrad with CoreNLP's rule: theta -= lr * g / (sqrt(sum g^2) + eps),
+    the sums zeroed at the start of every epoch after the first."""
+    data, x, y = toy_data(16)
+    lr, eps = 0.1, 1e-3
+    tr = make(tmp_path, epochs=3, lr=lr, optimizer="adagrad", eps=eps, adagrad_reset=1, batch_size=16)
+    w, b = tr.model.lin.weight.detach().clone(), tr.model.lin.bias.detach().clone()
+    tr.fit(data)
+    sw, sb = torch.zeros_like(w), torch.zeros_like(b)
+    for _ in range(3):  # one batch per epoch, so each step starts from zeroed sums
+        sw.zero_(), sb.zero_()
+        w.requires_grad_(True), b.requires_grad_(True)
+        loss = (((x @ w.T).squeeze(-1) + b - y) ** 2).mean()
+        gw, gb = torch.autograd.grad(loss, (w, b))
+        with torch.no_grad():
+            sw += gw * gw
+            sb += gb * gb
+            w, b = w - lr * gw / (sw.sqrt() + eps), b - lr * gb / (sb.sqrt() + eps)
+    assert torch.allclose(tr.model.lin.weight, w, atol=1e-6) and torch.allclose(tr.model.lin.bias, b, atol=1e-6)
+
+    # Without the reset the third step is smaller: the sums keep growing.
+    (tmp_path / "kept").mkdir()
+    kept = make(tmp_path / "kept", epochs=3, lr=lr, optimizer="adagrad", eps=eps, batch_size=16)
+    kept.fit(data)
+    assert not torch.allclose(kept.model.lin.weight, w, atol=1e-4)
+
+
+def test_adagrad_reset_and_eps_need_an_optimizer_that_has_them(tmp_path):
+    with pytest.raises(RecipeError, match="adagrad_reset needs optimizer 'adagrad'"):
+        make(tmp_path, optimizer="adam", adagrad_reset=1)
+    with pytest.raises(RecipeError, match="sgd has none"):
+        make(tmp_path, optimizer="sgd", eps=1e-3)
+    with pytest.raises(ValidationError):
+        TrainConfig(adagrad_reset=0)
