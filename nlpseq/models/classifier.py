@@ -27,21 +27,24 @@ class RNNClassifier(nn.Module):
         dropout: float = 0.5  # before the output layer and between stacked layers
         embedding_dropout: float = 0.3
         word_dropout: float = 0.0  # chance of replacing a training token by <unk>
+        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
         pretrained_vectors: str | None = None  # word2vec/GloVe text file, or word2vec:SOURCE trained here
         freeze_embeddings: bool = False
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
         super().__init__()
         self.cfg = cfg
-        self.embed = TokenEmbedding(vocab_size, cfg.embedding_dim, cfg.embedding_dropout, cfg.word_dropout)
+        self.embed = TokenEmbedding(vocab_size, cfg.embedding_dim, cfg.embedding_dropout, cfg.word_dropout,
+                                    cfg.subword_buckets)
         self.encoder = RecurrentEncoder.from_options(cfg.embedding_dim, cfg, cfg.bidirectional)
         size = self.encoder.output_size
         self.attn = nn.Linear(size, 1) if cfg.pooling == "attention" else None
         self.dropout = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(size, num_labels)
 
-    def logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        states, h, _ = self.encoder(self.embed(ids), lengths)
+    def logits(self, ids: torch.Tensor, lengths: torch.Tensor, ngrams: torch.Tensor | None = None) -> torch.Tensor:
+        """Class scores for padded ``ids``; ``ngrams`` are the tokens' n-gram ids when the model uses them."""
+        states, h, _ = self.encoder(self.embed(ids, ngrams), lengths)
         mask = padding_mask(lengths, ids.size(1))
         pooling = self.cfg.pooling
         if pooling == "last":
@@ -56,7 +59,7 @@ class RNNClassifier(nn.Module):
         return self.out(self.dropout(pooled))
 
     def forward(self, batch: dict) -> dict:
-        logits = self.logits(batch["ids"], batch["lengths"])
+        logits = self.logits(batch["ids"], batch["lengths"], batch.get("ngrams"))
         out = {"logits": logits, "units": logits.size(0)}
         if "labels" in batch:
             out["loss"] = F.cross_entropy(logits, batch["labels"])

@@ -30,8 +30,12 @@ class RecursiveModel(nn.Module):
     def __init__(self, cfg: Section, vocab_size: int, num_labels: int, embedding_dim: int) -> None:
         super().__init__()
         self.cfg = cfg
-        self.embed = TokenEmbedding(vocab_size, embedding_dim, getattr(cfg, "embedding_dropout", 0.0))
+        self.embed = TokenEmbedding(vocab_size, embedding_dim, getattr(cfg, "embedding_dropout", 0.0),
+                                    subword_buckets=getattr(cfg, "subword_buckets", 0))
         nn.init.uniform_(self.embed.weight_layer.weight, -0.1, 0.1)
+        if self.embed.ngram_layer is not None:  # as small as the word vectors, so neither drowns the other
+            with torch.no_grad():
+                self.embed.ngram_layer.weight.uniform_(-0.1, 0.1)[0].zero_()
         self.dropout = nn.Dropout(getattr(cfg, "dropout", 0.0))
         self.classify = nn.Linear(cfg.dim, num_labels)
 
@@ -46,7 +50,7 @@ class RecursiveModel(nn.Module):
         words = batch["words"]
         n_leaves = words.size(0)
         total = n_leaves + batch["left"].size(0)
-        leaves = self.leaf(self.embed(words))
+        leaves = self.leaf(self.embed(words, batch.get("ngrams")))
         states = leaves.new_zeros(total, self.state_size)
         states[:n_leaves] = leaves
         start, pos = n_leaves, 0
@@ -106,6 +110,7 @@ class RecNN(_SocherNetwork):
         name: Literal["recnn"] = "recnn"
         dim: int = 30  # word and phrase vector size
         dropout: float = 0.0
+        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.W(torch.cat([left, right], -1)))
@@ -119,6 +124,7 @@ class RNTN(_SocherNetwork):
         name: Literal["rntn"] = "rntn"
         dim: int = 30  # word and phrase vector size (the paper uses 25-35)
         dropout: float = 0.0
+        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     l2_multipliers = {"W.weight": 10.0, "V": 10.0}
 
@@ -147,6 +153,7 @@ class BinaryTreeLSTM(RecursiveModel):
         dim: int = 150  # hidden (and memory cell) size
         dropout: float = 0.5  # on the hidden state before the classifier
         embedding_dropout: float = 0.3
+        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
         super().__init__(cfg, vocab_size, num_labels, cfg.embedding_dim)

@@ -56,11 +56,18 @@ class TokenEmbedding(nn.Module):
         dropout: dropout on the looked-up vectors.
         word_dropout: probability of replacing a token by ``<unk>`` in training, so the
             model learns a useful unknown-word vector.
+        subword_buckets: when above 0, each token's vector also gets the mean of the vectors of
+            its hashed character n-grams (``nlpseq.text.char_ngrams``), passed to ``forward``.
+            Word dropout drops only the word's own vector, so training teaches the model to
+            read unseen words from their n-grams.
     """
 
-    def __init__(self, num_embeddings: int, dim: int, dropout: float = 0.0, word_dropout: float = 0.0) -> None:
+    def __init__(self, num_embeddings: int, dim: int, dropout: float = 0.0, word_dropout: float = 0.0,
+                 subword_buckets: int = 0) -> None:
         super().__init__()
         self.weight_layer = nn.Embedding(num_embeddings, dim, padding_idx=Vocab.pad_id)
+        # EmbeddingBag averages without materialising one vector per n-gram; bucket 0 (padding) is left out of the mean.
+        self.ngram_layer = nn.EmbeddingBag(subword_buckets + 1, dim, mode="mean", padding_idx=0) if subword_buckets else None
         self.dropout = nn.Dropout(dropout)
         self.word_dropout = word_dropout
         self.dim = dim
@@ -74,8 +81,17 @@ class TokenEmbedding(nn.Module):
             self.weight_layer.weight.copy_(weights)
         self.weight_layer.weight.requires_grad_(not freeze)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, ngrams: torch.Tensor | None = None) -> torch.Tensor:
+        """Vectors of ``ids`` (any shape); ``ngrams`` holds ``ids.shape + (K,)`` bucket ids, 0 padding."""
         if self.training and self.word_dropout > 0:
             drop = (torch.rand(ids.shape, device=ids.device) < self.word_dropout) & (ids > Vocab.eos_id)
             ids = ids.masked_fill(drop, Vocab.unk_id)
-        return self.dropout(self.weight_layer(ids))
+        vectors = self.weight_layer(ids)
+        if self.ngram_layer is not None:
+            if ngrams is None:
+                raise ValueError("this embedding adds character n-gram vectors: pass the tokens' n-gram ids")
+            if ngrams.shape[:-1] != ids.shape:
+                raise ValueError(f"n-gram ids of shape {tuple(ngrams.shape)} do not fit token ids of shape {tuple(ids.shape)}")
+            subword = self.ngram_layer(ngrams.reshape(-1, ngrams.size(-1)))
+            vectors = vectors + subword.view(*ids.shape, -1).to(vectors.dtype)
+        return self.dropout(vectors)

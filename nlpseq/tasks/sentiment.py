@@ -15,6 +15,7 @@ from ..recipe import Section
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab, get_tokenizer
+from ..text.char_ngrams import CharNgrams
 from ..train.trainer import TrainData
 from .base import Task
 from .sentiment_data import LabelledSet, looks_like_trees, read_package, read_sst, read_tsv, sst_label_names
@@ -51,6 +52,8 @@ class SentimentTask(Task):
         self.tokenizer = get_tokenizer(t.tokenizer, lowercase=t.lowercase)
         self.vocab: Vocab | None = None
         self.label_names: list[str] = []
+        buckets = getattr(recipe.model, "subword_buckets", 0)
+        self.ngrams = CharNgrams(buckets) if buckets else None
 
     # -- data ------------------------------------------------------------------------------------
     def _read(self, ref: str | None, part: str) -> LabelledSet:
@@ -119,7 +122,11 @@ class SentimentTask(Task):
         def make_batch(idx: list[int]) -> dict:
             rows = ds[idx]
             ids, lens = pad_sequences(rows["ids"])
-            return {"ids": ids, "lengths": lens, "labels": torch.tensor(rows["label"])}
+            batch = {"ids": ids, "lengths": lens, "labels": torch.tensor(rows["label"])}
+            if self.ngrams is not None:
+                itos = self.vocab.itos
+                batch["ngrams"] = self.ngrams.batch([[itos[i] for i in row] for row in rows["ids"]])
+            return batch
 
         return TrainData(lengths, make_batch), dev
 
@@ -154,7 +161,11 @@ class SentimentTask(Task):
         with torch.inference_mode():
             for idx in bucket_by_length([len(i) for i in ids], batch_tokens, 512, shuffle=False):
                 x, lens = pad_sequences([ids[i] for i in idx])
-                logits = model.logits(x.to(device), lens.to(device))
+                ngrams = None
+                if self.ngrams is not None:  # from the strings, so unseen words keep their n-grams
+                    ngrams = self.ngrams.batch([seqs[i] or [self.vocab.itos[self.vocab.unk_id]] for i in idx])
+                    ngrams = ngrams.to(device)
+                logits = model.logits(x.to(device), lens.to(device), ngrams)
                 probs[idx] = torch.softmax(logits.float(), -1).cpu()
         return probs
 

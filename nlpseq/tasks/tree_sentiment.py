@@ -19,6 +19,7 @@ from ..recipe import Section
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab
+from ..text.char_ngrams import CharNgrams
 from ..train.trainer import TrainData
 from .base import Task
 
@@ -58,6 +59,12 @@ class TreeSentimentTask(Task):
         super().__init__(recipe, run)
         self.vocab: Vocab | None = None
         self.label_names = list(SST_LABELS)
+        buckets = getattr(recipe.model, "subword_buckets", 0)
+        self.ngrams = CharNgrams(buckets) if buckets else None
+
+    def _leaf_ngrams(self, tokens: list[str]) -> torch.Tensor:
+        """``(leaves, K)`` n-gram ids of a batch's leaves, in ``collate_trees`` order (trees in turn, left to right)."""
+        return self.ngrams.batch([tokens])[0]
 
     def _read(self, ref: str) -> TreeSet:
         path = resolve_ref(ref)
@@ -91,7 +98,11 @@ class TreeSentimentTask(Task):
 
         def make_batch(idx: list[int]) -> dict:
             rows = ds[idx]
-            return collate_trees([{k: rows[k][i] for k in rows} for i in range(len(idx))])
+            batch = collate_trees([{k: rows[k][i] for k in rows} for i in range(len(idx))])
+            if self.ngrams is not None:
+                itos = self.vocab.itos
+                batch["ngrams"] = self._leaf_ngrams([itos[i] for i in batch["words"].tolist()])
+            return batch
 
         return TrainData(lengths, make_batch), dev
 
@@ -114,6 +125,10 @@ class TreeSentimentTask(Task):
         with torch.inference_mode():
             for idx in bucket_by_length([len(r["words"]) for r in rows], 20_000, 256, shuffle=False):
                 batch = collate_trees([rows[i] for i in idx])
+                if self.ngrams is not None:  # from the trees' words, so unseen words keep their n-grams
+                    low = self.recipe.text.lowercase
+                    batch["ngrams"] = self._leaf_ngrams([w.lower() if low else w for i in idx
+                                                         for w in tree_tokens(trees[i])])
                 probs = torch.softmax(model({k: (v.to(device) if torch.is_tensor(v) else v)
                                              for k, v in batch.items() if k != "labels"})["logits"].float(), -1).cpu()
                 flat = probs[batch["positions"]]  # back from height order to each tree's post-order

@@ -123,3 +123,19 @@ def test_every_cell_is_selectable_from_a_recipe(cell):
                  "labels": torch.tensor([1, 3])})
     out["loss"].backward()
     assert torch.isfinite(out["loss"]) and model.embed.weight.grad[5:10].abs().sum() > 0
+
+
+@pytest.fixture(scope="module")
+def subword_run(tmp_path_factory):
+    from ..conftest import TINY_FAST, train_once
+
+    return train_once(tmp_path_factory, TINY_RECIPE, "subword", *TINY_FAST, "--set", "model.subword_buckets=2000",
+                      "--set", "model.word_dropout=0.3")
+
+
+def test_subword_vectors_read_unseen_words(subword_run, pipe):
+    texts = ["the plot is brilliantly .", "the plot is awfully ."]  # neither adverb is in the training data
+    plain = pipe(texts)
+    assert plain[0]["scores"] == pytest.approx(plain[1]["scores"], abs=1e-6)  # both are just <unk>
+    pos, neg = nlpseq.pipeline("sentiment", model=subword_run)(texts)
+    assert pos["label"] in ("positive", "very positive") and neg["label"] in ("negative", "very negative")

@@ -52,3 +52,18 @@ def test_cli_renders_the_labelled_tree(rntn_run, tmp_path, suffix):
         assert text.count("<circle") == 9 and ">good</text>" in text
     else:
         assert data.startswith(b"\x89PNG")
+
+
+def test_subword_rntn_reads_unseen_leaves_and_stays_batch_independent(tmp_path_factory):
+    from ..conftest import train_once
+
+    run = train_once(tmp_path_factory, RECIPE, "rntn_subword", "--set", "model.subword_buckets=2000")
+    pipe = nlpseq.pipeline("sentiment", model=run)
+    trees = ["(3 (2 (2 the) (2 film)) (3 (2 is) (3 (2 very) (3 good))))",
+             "(2 (2 the) (2 brilliantly))", "(2 (2 the) (2 awfully))"]  # neither adverb is in the training trees
+    together = pipe(trees)
+    for tree, ans in zip(trees, together):
+        alone = pipe(tree)[0]["phrases"]
+        assert [list(p["scores"].values()) for p in alone] == [
+            pytest.approx(list(p["scores"].values()), abs=1e-5) for p in ans["phrases"]]
+    assert together[1]["phrases"][1]["scores"] != pytest.approx(together[2]["phrases"][1]["scores"], abs=1e-3)
