@@ -60,6 +60,7 @@ class Seq2Seq(nn.Module):
         input_feeding: bool = True
         dropout: float = 0.3
         embedding_dropout: float = 0.1
+        word_dropout: float = 0.0  # chance of replacing a source or decoder-input piece by <unk> in training
         tie_output: bool = True  # output projection shares the target embedding
         share_embeddings: bool = False  # source and target embeddings shared (needs a joint vocabulary)
         label_smoothing: float = 0.1
@@ -76,8 +77,9 @@ class Seq2Seq(nn.Module):
             raise RecipeError("model.share_embeddings needs a joint vocabulary (text.joint: true)")
         self.cfg = cfg
         hid, emb = cfg.hidden_size, cfg.embedding_dim
-        self.src_embed = TokenEmbedding(src_vocab_size, emb, cfg.embedding_dropout)
-        self.tgt_embed = self.src_embed if cfg.share_embeddings else TokenEmbedding(tgt_vocab_size, emb, cfg.embedding_dropout)
+        self.src_embed = TokenEmbedding(src_vocab_size, emb, cfg.embedding_dropout, cfg.word_dropout)
+        self.tgt_embed = self.src_embed if cfg.share_embeddings else TokenEmbedding(
+            tgt_vocab_size, emb, cfg.embedding_dropout, cfg.word_dropout)
         enc_hidden = hid // 2 if cfg.bidirectional else hid
         self.encoder = RecurrentEncoder(emb, enc_hidden, cfg.encoder_layers, cfg.bidirectional, cfg.cell, cfg.dropout)
         enc_size = self.encoder.output_size

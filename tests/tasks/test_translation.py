@@ -186,3 +186,17 @@ def test_a_convolutional_cell_is_refused_by_the_decoder_with_a_reason():
 
     with pytest.raises(RecipeError, match="qrnn"):
         small_model(cell="qrnn")
+
+
+def test_word_dropout_replaces_source_and_decoder_input_pieces_in_training_only():
+    model = small_model(word_dropout=1.0, dropout=0.0, embedding_dropout=0.0)
+    tgt_in, tgt_out = torch.tensor([[2, 7, 8]]), torch.tensor([[7, 8, 3]])
+    batches = [{"src": torch.tensor([[s, s + 1, 3]]), "src_len": torch.tensor([3]), "tgt_in": tgt_in,
+                "tgt_out": tgt_out} for s in (5, 11)]
+    other_input = dict(batches[0], tgt_in=torch.tensor([[2, 9, 12]]))
+    model.train()
+    first, second, third = (model(b)["loss"].item() for b in (*batches, other_input))
+    assert first == pytest.approx(second, abs=1e-6) == third  # every real piece on both sides became <unk>
+    model.eval()
+    first, second = (model(b)["loss"].item() for b in batches)
+    assert first != pytest.approx(second, abs=1e-4)

@@ -57,7 +57,8 @@ def test_cli_renders_the_labelled_tree(rntn_run, tmp_path, suffix):
 def test_subword_rntn_reads_unseen_leaves_and_stays_batch_independent(tmp_path_factory):
     from ..conftest import train_once
 
-    run = train_once(tmp_path_factory, RECIPE, "rntn_subword", "--set", "model.subword_buckets=2000")
+    run = train_once(tmp_path_factory, RECIPE, "rntn_subword", "--set", "model.subword_buckets=2000",
+                     "--set", "train.epochs=1")
     pipe = nlpseq.pipeline("sentiment", model=run)
     trees = ["(3 (2 (2 the) (2 film)) (3 (2 is) (3 (2 very) (3 good))))",
              "(2 (2 the) (2 brilliantly))", "(2 (2 the) (2 awfully))"]  # neither adverb is in the training trees
