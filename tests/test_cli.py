@@ -30,6 +30,13 @@ def test_mistyped_recipe_value(tmp_path):
                    "train.epochs")
 
 
+@pytest.mark.parametrize("setting", ["model.subword_buckets=-3", "model.word_dropout=-0.1"])
+def test_out_of_range_recipe_value(tmp_path, setting):
+    key = setting.split("=")[0]
+    one_line_error(run_cli("train", str(TINY_RECIPE), "--out", str(tmp_path / "r"), "--set", setting),
+                   key, "greater than or equal to 0")
+
+
 def test_malformed_data_line_is_named(tmp_path):
     bad = tmp_path / "train.txt"
     good = (SAMPLES / "sentiment-sample" / "train.txt").read_text().splitlines()

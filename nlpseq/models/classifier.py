@@ -6,6 +6,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
 from ..data.batching import padding_mask
@@ -26,8 +27,8 @@ class RNNClassifier(nn.Module):
         pooling: Literal["last", "mean", "max", "attention"] = "max"
         dropout: float = 0.5  # before the output layer and between stacked layers
         embedding_dropout: float = 0.3
-        word_dropout: float = 0.0  # chance of replacing a training token by <unk>
-        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
+        word_dropout: float = Field(0.0, ge=0, le=1)  # chance of replacing a training token by <unk>
+        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
         pretrained_vectors: str | None = None  # word2vec/GloVe text file, or word2vec:SOURCE trained here
         freeze_embeddings: bool = False
 

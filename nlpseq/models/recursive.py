@@ -10,6 +10,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
 from ..nn import TokenEmbedding
@@ -110,7 +111,7 @@ class RecNN(_SocherNetwork):
         name: Literal["recnn"] = "recnn"
         dim: int = 30  # word and phrase vector size
         dropout: float = 0.0
-        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
+        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.W(torch.cat([left, right], -1)))
@@ -124,7 +125,7 @@ class RNTN(_SocherNetwork):
         name: Literal["rntn"] = "rntn"
         dim: int = 30  # word and phrase vector size (the paper uses 25-35)
         dropout: float = 0.0
-        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
+        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     l2_multipliers = {"W.weight": 10.0, "V": 10.0}
 
@@ -153,7 +154,7 @@ class BinaryTreeLSTM(RecursiveModel):
         dim: int = 150  # hidden (and memory cell) size
         dropout: float = 0.5  # on the hidden state before the classifier
         embedding_dropout: float = 0.3
-        subword_buckets: int = 0  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
+        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
         super().__init__(cfg, vocab_size, num_labels, cfg.embedding_dim)

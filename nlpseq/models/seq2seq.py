@@ -12,6 +12,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
 from ..data.batching import padding_mask
@@ -60,7 +61,7 @@ class Seq2Seq(nn.Module):
         input_feeding: bool = True
         dropout: float = 0.3
         embedding_dropout: float = 0.1
-        word_dropout: float = 0.0  # chance of replacing a source or decoder-input piece by <unk> in training
+        word_dropout: float = Field(0.0, ge=0, le=1)  # chance of replacing a source or decoder-input piece by <unk> in training
         tie_output: bool = True  # output projection shares the target embedding
         share_embeddings: bool = False  # source and target embeddings shared (needs a joint vocabulary)
         label_smoothing: float = 0.1
