@@ -31,6 +31,10 @@ class CharNgrams:
         self.buckets, self.min_n, self.max_n = buckets, min_n, max_n
         self._cache: dict[str, list[int]] = {}
 
+    #: Most words kept hashed; past it the cache starts afresh, so a long-running service fed ever
+    #: new strings does not grow without end.
+    cache_size = 1 << 18
+
     def word(self, word: str) -> list[int]:
         """Bucket ids of the n-grams of ``word`` (at least one: a short word is its own n-gram)."""
         ids = self._cache.get(word)
@@ -39,6 +43,8 @@ class CharNgrams:
             grams = {marked[i:i + n] for n in range(self.min_n, self.max_n + 1) for i in range(len(marked) - n + 1)}
             grams = grams or {marked}
             ids = sorted({zlib.crc32(g.encode("utf-8")) % self.buckets + 1 for g in grams})
+            if len(self._cache) >= self.cache_size:
+                self._cache.clear()
             self._cache[word] = ids
         return ids
 

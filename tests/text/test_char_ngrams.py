@@ -35,3 +35,12 @@ def test_batch_pads_tokens_and_sequences_with_zero():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="buckets"):
         CharNgrams(0)
+
+
+def test_the_word_cache_is_bounded():
+    ng = CharNgrams(100)
+    ng.cache_size = 3
+    first = ng.word("alpha")
+    for w in ("beta", "gamma", "delta", "epsilon"):
+        ng.word(w)
+    assert len(ng._cache) <= 3 and ng.word("alpha") == first
