@@ -10,7 +10,7 @@ from pydantic import Field
 from torch import nn
 
 from ..data.batching import padding_mask
-from ..nn import RecurrentEncoder, TokenEmbedding
+from ..nn import RecurrentEncoder, SubwordOptions, TokenEmbedding
 from ..nn.recurrent import RecurrentOptions
 from ..registry import MODELS
 
@@ -19,7 +19,7 @@ from ..registry import MODELS
 class RNNClassifier(nn.Module):
     """Classifies a token sequence from the pooled states of a (bi)directional recurrent encoder."""
 
-    class Config(RecurrentOptions):
+    class Config(RecurrentOptions, SubwordOptions):
         name: Literal["rnn_classifier"] = "rnn_classifier"
         embedding_dim: int = 300
         hidden_size: int = 256  # per direction
@@ -28,7 +28,6 @@ class RNNClassifier(nn.Module):
         dropout: float = 0.5  # before the output layer and between stacked layers
         embedding_dropout: float = 0.3
         word_dropout: float = Field(0.0, ge=0, le=1)  # chance of replacing a training token by <unk>
-        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
         pretrained_vectors: str | None = None  # word2vec/GloVe text file, or word2vec:SOURCE trained here
         freeze_embeddings: bool = False
 

@@ -10,10 +10,9 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
-from ..nn import TokenEmbedding
+from ..nn import SubwordOptions, TokenEmbedding
 from ..recipe import Section
 from ..registry import MODELS
 
@@ -28,11 +27,11 @@ class RecursiveModel(nn.Module):
     state_size: int
     dim: int
 
-    def __init__(self, cfg: Section, vocab_size: int, num_labels: int, embedding_dim: int) -> None:
+    def __init__(self, cfg: SubwordOptions, vocab_size: int, num_labels: int, embedding_dim: int) -> None:
         super().__init__()
         self.cfg = cfg
         self.embed = TokenEmbedding(vocab_size, embedding_dim, getattr(cfg, "embedding_dropout", 0.0),
-                                    subword_buckets=getattr(cfg, "subword_buckets", 0))
+                                    subword_buckets=cfg.subword_buckets)
         nn.init.uniform_(self.embed.weight_layer.weight, -0.1, 0.1)
         if self.embed.ngram_layer is not None:  # as small as the word vectors, so neither drowns the other
             with torch.no_grad():
@@ -107,11 +106,10 @@ class _SocherNetwork(RecursiveModel):
 class RecNN(_SocherNetwork):
     """Recursive neural network (Goller & Kuechler 1996): p = f(W [c1; c2] + b)."""
 
-    class Config(Section):
+    class Config(SubwordOptions):
         name: Literal["recnn"] = "recnn"
         dim: int = 30  # word and phrase vector size
         dropout: float = 0.0
-        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.W(torch.cat([left, right], -1)))
@@ -121,11 +119,10 @@ class RecNN(_SocherNetwork):
 class RNTN(_SocherNetwork):
     """Recursive neural tensor network (Socher et al. 2013): p = f(x^T V^[1:d] x + W x + b), x = [c1; c2]."""
 
-    class Config(Section):
+    class Config(SubwordOptions):
         name: Literal["rntn"] = "rntn"
         dim: int = 30  # word and phrase vector size (the paper uses 25-35)
         dropout: float = 0.0
-        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     l2_multipliers = {"W.weight": 10.0, "V": 10.0}
 
@@ -148,13 +145,12 @@ class RNTN(_SocherNetwork):
 class BinaryTreeLSTM(RecursiveModel):
     """Binary constituency Tree-LSTM (Tai et al. 2015) with a forget gate per child."""
 
-    class Config(Section):
+    class Config(SubwordOptions):
         name: Literal["treelstm"] = "treelstm"
         embedding_dim: int = 300
         dim: int = 150  # hidden (and memory cell) size
         dropout: float = 0.5  # on the hidden state before the classifier
         embedding_dropout: float = 0.3
-        subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
         super().__init__(cfg, vocab_size, num_labels, cfg.embedding_dim)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 import torch
+from pydantic import Field
 from torch import nn
 
 from ..errors import DataError
 from ..fileio import open_text
+from ..recipe import Section
 from ..text.vocab import Vocab
 
 
@@ -45,6 +47,12 @@ def load_word_vectors(path: str | os.PathLike, vocab: Vocab, dim: int) -> tuple[
                 raise DataError(f"{path}:{i}: not a number in the vector of '{parts[0]}'") from None
             found += 1
     return weights, found
+
+
+class SubwordOptions(Section):
+    """The model key of character n-gram vectors, for every model whose embedding can add them."""
+
+    subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
 
 
 class TokenEmbedding(nn.Module):

@@ -52,8 +52,7 @@ class SentimentTask(Task):
         self.tokenizer = get_tokenizer(t.tokenizer, lowercase=t.lowercase)
         self.vocab: Vocab | None = None
         self.label_names: list[str] = []
-        buckets = getattr(recipe.model, "subword_buckets", 0)
-        self.ngrams = CharNgrams(buckets) if buckets else None
+        self.ngrams = CharNgrams.for_model(recipe.model)
 
     # -- data ------------------------------------------------------------------------------------
     def _read(self, ref: str | None, part: str) -> LabelledSet:

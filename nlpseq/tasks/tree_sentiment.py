@@ -59,8 +59,7 @@ class TreeSentimentTask(Task):
         super().__init__(recipe, run)
         self.vocab: Vocab | None = None
         self.label_names = list(SST_LABELS)
-        buckets = getattr(recipe.model, "subword_buckets", 0)
-        self.ngrams = CharNgrams(buckets) if buckets else None
+        self.ngrams = CharNgrams.for_model(recipe.model)
 
     def _leaf_ngrams(self, tokens: list[str]) -> torch.Tensor:
         """``(leaves, K)`` n-gram ids of a batch's leaves, in ``collate_trees`` order (trees in turn, left to right)."""

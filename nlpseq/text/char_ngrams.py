@@ -31,6 +31,12 @@ class CharNgrams:
         self.buckets, self.min_n, self.max_n = buckets, min_n, max_n
         self._cache: dict[str, list[int]] = {}
 
+    @classmethod
+    def for_model(cls, cfg: object) -> "CharNgrams | None":
+        """The hasher a model config's ``subword_buckets`` asks for, or None when it has none."""
+        buckets = getattr(cfg, "subword_buckets", 0)
+        return cls(buckets) if buckets else None
+
     #: Most words kept hashed; past it the cache starts afresh, so a long-running service fed ever
     #: new strings does not grow without end.
     cache_size = 1 << 18
