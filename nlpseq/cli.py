@@ -57,8 +57,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _apply_decode_options(task, args: argparse.Namespace) -> None:
-    """--alpha / --beta replace the run recipe's decode settings for this call."""
-    given = {k: getattr(args, k) for k in ("alpha", "beta") if getattr(args, k, None) is not None}
+    """--alpha / --beta / --patience replace the run recipe's decode settings for this call."""
+    given = {k: getattr(args, k) for k in ("alpha", "beta", "patience") if getattr(args, k, None) is not None}
     if not given:
         return
     if not hasattr(task, "decode_cfg"):
@@ -115,11 +115,21 @@ def _non_negative(value: str) -> float:
     return x
 
 
+def _at_least_one(value: str) -> float:
+    x = _non_negative(value)
+    if x < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return x
+
+
 def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     parser.add_argument("--alpha", type=_non_negative,
                         help=f"{prefix}beam length penalty (default: the recipe's decode.alpha)")
     parser.add_argument("--beta", type=_non_negative,
                         help=f"{prefix}beam coverage penalty (default: the recipe's decode.beta)")
+    parser.add_argument("--patience", type=_at_least_one,
+                        help=f"{prefix}beam patience factor: stop after patience x beam endings "
+                             "(default: the recipe's decode.patience)")
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:

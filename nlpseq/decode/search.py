@@ -7,6 +7,7 @@ sentence's rows, so its output does not depend on the batch it is in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -97,16 +98,22 @@ def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len_a: fl
 @torch.inference_mode()
 def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, n_best: int = 1,
                 alpha: float = 0.6, max_len_a: float = 1.5, max_len_b: int = 10, allow_unk: bool = False,
-                keep_attention: bool = False, beta: float = 0.0) -> list[list[Hypothesis]]:
+                keep_attention: bool = False, beta: float = 0.0, patience: float = 1.0) -> list[list[Hypothesis]]:
     """Beam search for a batch of sources; returns the ``n_best`` hypotheses of each, best first.
 
     A hypothesis ends when it emits ``</s>``; its score is the summed log-probability divided by
     the GNMT length penalty with ``alpha``, plus GNMT's coverage penalty with ``beta`` (0: none),
     which ranks the ended hypotheses (the search itself extends the likeliest). A sentence stops
-    once ``beam`` hypotheses have ended and then leaves the batch (its rows are no longer
-    computed); the search stops when every sentence has, or every row reached its length limit.
+    once ``ceil(patience * beam)`` hypotheses have ended (the patience factor of Kasai et al. 2022;
+    1: fairseq's rule) and then leaves the batch (its rows are no longer computed); the search
+    stops when every sentence has, or every row reached its length limit. ``beam`` rows per
+    sentence are searched whatever the patience: a patience above 1 only waits for more endings,
+    which the length penalty may rank above the early ones.
     """
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1, got {patience}")
     n, k = src.size(0), beam
+    need = math.ceil(patience * k)
     device = src.device
     memory, state = model.encode(src, src_len)
     memory = memory.repeat(k)
@@ -148,7 +155,7 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
         # sentence's k slots with poor early endings before the good hypotheses finish.
         for s, j in is_eos[:, :k].nonzero().tolist():
             g = ids[s]
-            if len(finished[g]) >= k or top_scores[s, j] == float("-inf"):
+            if len(finished[g]) >= need or top_scores[s, j] == float("-inf"):
                 continue
             row = s * k + int(origin[s, j])
             hist = history[row].tolist()
@@ -158,7 +165,7 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
             if coverage is not None:
                 score += float(coverage_penalty(coverage[row], beta))
             finished[g].append(Hypothesis(hist, score, a))
-        still_open = torch.tensor([len(finished[g]) < k for g in ids], device=device)
+        still_open = torch.tensor([len(finished[g]) < need for g in ids], device=device)
         if not bool(still_open.any()):
             break
         # Continue with the best k candidates that did not end.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -17,7 +19,7 @@ from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
 from ..data.readers import iter_parallel, read_parallel
 from ..decode import beam_search, greedy_search
-from ..errors import DataError, InputError
+from ..errors import DataError, InputError, RecipeError
 from ..metrics.bleu import bleu_chrf
 from ..recipe import Section
 from ..registry import TASKS
@@ -60,11 +62,17 @@ class TranslationTask(Task):
         joint: bool = False  # one SentencePiece model for both languages
         character_coverage: float = 1.0
         input_sentence_size: int = 1_000_000  # sentences sampled for SentencePiece training
+        # Subword regularization (Kudo 2018), unigram models: each training batch draws a segmentation of
+        # every sentence from its sampling_nbest best, with probability ~ P(segmentation) ** sampling_alpha
+        # (smaller: flatter). null: always the best one. Translation itself never samples.
+        sampling_alpha: float | None = Field(None, gt=0)
+        sampling_nbest: int = Field(16, ge=2)
 
     class DecodeConfig(Section):
         beam: int = 5
         alpha: float = 0.6  # GNMT length penalty: higher favours longer output
         beta: float = Field(0.0, ge=0)  # GNMT coverage penalty on ended hypotheses: higher penalises unattended source
+        patience: float = Field(1.0, ge=1)  # a sentence's search ends after patience * beam endings (1: fairseq's rule)
         max_len_a: float = 1.5  # output at most a * source length + b pieces
         max_len_b: int = 10
         dev_beam: int = 1  # beam used for dev BLEU during training (greedy is fast)
@@ -107,6 +115,9 @@ class TranslationTask(Task):
 
         def side(k: int) -> Iterator[str]:  # streamed: SentencePiece samples input_sentence_size of them
             return (pair[k] for pair in iter_parallel(train_src, train_tgt))
+        if t.sampling_alpha is not None and t.model_type != "unigram":
+            raise RecipeError("text.sampling_alpha draws among a unigram model's best segmentations; "
+                              f"text.model_type is '{t.model_type}'")
         sp_args = dict(vocab_size=t.vocab_size, model_type=t.model_type, character_coverage=t.character_coverage,
                        input_sentence_size=t.input_sentence_size, seed=self.recipe.seed)
         src_path, tgt_path = self._tokenizer_paths()
@@ -140,9 +151,20 @@ class TranslationTask(Task):
         if len(keep) < len(lengths):
             log.info("skipping %d training pairs longer than %d pieces or empty", len(lengths) - len(keep), max_len)
 
+        alpha, nbest, seed = t.sampling_alpha, t.sampling_nbest, self.recipe.seed
+        pairs = None
+        if alpha is not None:  # buckets keep the best segmentation's lengths; a drawn one is a little longer
+            pairs = read_parallel(train_src, train_tgt)
+
         def make_batch(idx: list[int]) -> dict:
-            rows = ds[[keep[i] for i in idx]]
-            return self.collate(rows["src"], rows["tgt"])
+            if pairs is None:
+                rows = ds[[keep[i] for i in idx]]
+                return self.collate(rows["src"], rows["tgt"])
+            # Drawn from the batch itself, so a resumed run draws what the uninterrupted one would have.
+            rng = random.Random(zlib.crc32(repr((seed, idx)).encode()))
+            chosen = [pairs[keep[i]] for i in idx]
+            return self.collate([src_sp.sample_ids(a, alpha, rng, nbest) for a, _ in chosen],
+                                [tgt_sp.sample_ids(b, alpha, rng, nbest) for _, b in chosen])
 
         return TrainData([lengths[i] for i in keep], make_batch), dev
 
@@ -196,7 +218,7 @@ class TranslationTask(Task):
                                                    keep_attention=keep_attention)]
             else:
                 hyps = beam_search(model, src, src_len, beam, n_best, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
-                                   keep_attention=keep_attention, beta=cfg.beta)
+                                   keep_attention=keep_attention, beta=cfg.beta, patience=cfg.patience)
             for i, hs in zip(rows, hyps):
                 out[i] = [self._answer(h, ids[i], vocab_tgt, vocab_src, keep_attention) for h in hs[:n_best]]
         return out

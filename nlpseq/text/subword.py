@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import math
 import os
+import random
 from pathlib import Path
 from typing import Iterable
 
@@ -88,6 +90,21 @@ class SentencePieceTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         return self._sp.EncodeAsPieces(text)
+
+    def sample_ids(self, text: str, alpha: float, rng: random.Random, nbest: int = 16) -> list[int]:
+        """One segmentation of ``text`` drawn from its ``nbest`` most likely ones with probability
+        proportional to P(segmentation) ** ``alpha`` (subword regularization, Kudo 2018); ids are the
+        model's own, equal to :meth:`vocab`'s. Unigram models only.
+
+        The draw comes from ``rng``, not SentencePiece's own sampler, whose generator cannot be seeded
+        per call, so a seeded run draws the same segmentations every time.
+        """
+        options = self._sp.nbest_encode_as_proto(text, nbest_size=nbest).nbests
+        if len(options) < 2:
+            return [p.id for p in options[0].pieces] if options else []
+        top = options[0].score
+        pick = rng.choices(options, weights=[math.exp(alpha * (o.score - top)) for o in options])[0]
+        return [p.id for p in pick.pieces]
 
     def detokenize(self, tokens: list[str]) -> str:
         return self._sp.DecodePieces(list(tokens))

@@ -64,6 +64,10 @@ def test_decode_options_on_the_command_line(mt_run, tiny_run):
     assert res.returncode != 0 and res.stderr.strip().splitlines()[-1].endswith("only translators take it")
     res = run_cli("translate", str(mt_run), "--alpha=-1", "Ein Hund rennt.")
     assert res.returncode != 0 and "--alpha: expected a number >= 0" in res.stderr
+    res = run_cli("translate", str(mt_run), "--patience", "0.5", "Ein Hund rennt.")
+    assert res.returncode != 0 and "--patience: expected a number >= 1" in res.stderr
+    res = run_cli("translate", str(mt_run), "--patience", "2", "--beam", "4", "Ein Hund rennt.")
+    assert res.returncode == 0 and res.stdout.strip()
 
 
 def test_attention_plot(mt_run, tmp_path):
@@ -148,6 +152,27 @@ def test_coverage_penalty_reranks_ended_hypotheses_by_the_attention_they_receive
         assert [h.score for h in alone[0]] == pytest.approx([h.score for h in covered[i]], abs=1e-4)
 
 
+def test_patience_waits_for_more_endings_without_widening_the_beam():
+    model = small_model(hidden_size=32, embedding_dim=16)
+    torch.manual_seed(4)
+    lengths = torch.tensor([6, 3, 5, 7])
+    src = torch.randint(4, 30, (4, 7)) * (torch.arange(7) < lengths[:, None])
+    base = beam_search(model, src, lengths, beam=3, n_best=3, max_len_b=8, alpha=4.0)
+    patient = beam_search(model, src, lengths, beam=3, n_best=6, max_len_b=8, alpha=4.0, patience=2.0)
+    for b, p in zip(base, patient):
+        # The first three endings are the same ones; the search then goes on until six have ended.
+        assert {tuple(h.tokens) for h in b} <= {tuple(h.tokens) for h in p}
+        assert len(p) == 6 and p[0].score >= b[0].score - 1e-6
+    # An untrained model ends at once; a strong length penalty ranks the later, longer endings first.
+    assert all(p[0].score > b[0].score + 0.1 and len(p[0].tokens) > len(b[0].tokens) for b, p in zip(base, patient))
+    for i in range(4):  # and still independent of the batch
+        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], beam=3, n_best=6, max_len_b=8,
+                            alpha=4.0, patience=2.0)
+        assert [h.tokens for h in alone[0]] == [h.tokens for h in patient[i]]
+    with pytest.raises(ValueError, match="patience"):
+        beam_search(model, src, lengths, beam=3, patience=0.5)
+
+
 def test_padding_is_ignored_by_the_loss():
     model = small_model(hidden_size=32, embedding_dim=16, dropout=0.0, embedding_dropout=0.0)
     first = {"src": torch.tensor([[5, 6, 7]]), "src_len": torch.tensor([3]),
@@ -200,3 +225,28 @@ def test_word_dropout_replaces_source_and_decoder_input_pieces_in_training_only(
     model.eval()
     first, second = (model(b)["loss"].item() for b in batches)
     assert first != pytest.approx(second, abs=1e-4)
+
+
+def test_subword_sampling_draws_fresh_segmentations_the_same_way_every_run(tmp_path):
+    from nlpseq.errors import RecipeError
+    from nlpseq.registry import TASKS
+    from nlpseq.run import RunDir
+
+    def batches(name: str, *overrides: str) -> list[dict]:
+        recipe = load_recipe(RECIPE, list(overrides))
+        train, _ = TASKS.get("translation")(recipe, RunDir(tmp_path / name)).prepare()
+        idx = list(range(12))
+        return [train.make_batch(idx), train.make_batch(idx[::-1])]
+
+    plain = batches("plain")
+    sampled = batches("a", "text.sampling_alpha=0.1")
+    again = batches("b", "text.sampling_alpha=0.1")
+    for x, y in zip(sampled, again):  # a seeded run draws the same segmentations
+        assert all(torch.equal(x[k], y[k]) for k in x)
+    assert not torch.equal(plain[0]["src"], sampled[0]["src"])
+    assert not torch.equal(plain[0]["tgt_out"], sampled[0]["tgt_out"])
+    assert plain[0]["src"].shape[0] == sampled[0]["src"].shape[0] == 12
+    # The same sentences in another batch are drawn afresh.
+    assert not torch.equal(sampled[0]["src"].flip(0), sampled[1]["src"])
+    with pytest.raises(RecipeError, match="unigram"):
+        batches("bpe", "text.sampling_alpha=0.1", "text.model_type=bpe")

@@ -91,3 +91,24 @@ def test_sentencepiece_train_save_load(tmp_path, parallel_val, model_type):
 def test_sentencepiece_rejects_unknown_model_type():
     with pytest.raises(RecipeError, match="model_type"):
         SentencePieceTokenizer.train(["a b c"], model_type="wordpiece")
+
+
+def test_sentencepiece_sampling_draws_other_segmentations_reproducibly(parallel_val):
+    import random
+
+    from nlpseq.fileio import read_lines
+
+    sentences = read_lines(parallel_val[1])
+    sp = SentencePieceTokenizer.train(sentences, vocab_size=120)
+    text = sentences[0]
+    best = sp.vocab().encode(sp.tokenize(text))
+
+    def draws(alpha: float, seed: int) -> list[list[int]]:
+        rng = random.Random(seed)
+        return [sp.sample_ids(text, alpha, rng) for _ in range(30)]
+
+    flat = draws(0.1, 0)
+    assert flat == draws(0.1, 0)  # the seed fixes the draws
+    assert len({tuple(d) for d in flat}) > 3
+    assert all(sp.detokenize(sp.vocab().decode(d)) == text for d in flat)  # every draw spells the text
+    assert all(d == best for d in draws(1000.0, 1))  # a sharp distribution always takes the best
