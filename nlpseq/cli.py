@@ -105,29 +105,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _non_negative(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-    if not x >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return x
-
-
-def _at_least_one(value: str) -> float:
-    x = _non_negative(value)
-    if x < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return x
+def _number_at_least(low: float):
+    """An argparse type: a number no smaller than ``low`` (NaN refused), else a one-line error naming the bound."""
+    def parse(value: str) -> float:
+        try:
+            x = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not x >= low:
+            raise argparse.ArgumentTypeError(f"expected a number >= {low:g}, got {value}")
+        return x
+    return parse
 
 
 def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    parser.add_argument("--alpha", type=_non_negative,
+    parser.add_argument("--alpha", type=_number_at_least(0),
                         help=f"{prefix}beam length penalty (default: the recipe's decode.alpha)")
-    parser.add_argument("--beta", type=_non_negative,
+    parser.add_argument("--beta", type=_number_at_least(0),
                         help=f"{prefix}beam coverage penalty (default: the recipe's decode.beta)")
-    parser.add_argument("--patience", type=_at_least_one,
+    parser.add_argument("--patience", type=_number_at_least(1),
                         help=f"{prefix}beam patience factor: stop after patience x beam endings "
                              "(default: the recipe's decode.patience)")
 
