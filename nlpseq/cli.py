@@ -57,14 +57,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _apply_decode_options(task, args: argparse.Namespace) -> None:
-    """--alpha / --beta / --patience replace the run recipe's decode settings for this call."""
-    given = {k: getattr(args, k) for k in ("alpha", "beta", "patience") if getattr(args, k, None) is not None}
+    """--alpha / --beta / --patience / --mbr replace the run recipe's decode settings for this call."""
+    names = {"alpha": "alpha", "beta": "beta", "patience": "patience", "mbr": "mbr_temperature"}
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if not given:
         return
     if not hasattr(task, "decode_cfg"):
         raise NlpseqError(f"--{next(iter(given))}: {args.run} is a {task.name} run; only translators take it")
+    if given.get("mbr") == 0:  # --mbr 0 turns off a recipe's MBR
+        given["mbr"] = None
     for key, value in given.items():
-        setattr(task.decode_cfg, key, value)
+        setattr(task.decode_cfg, names[key], value)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -126,6 +129,10 @@ def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None
     parser.add_argument("--patience", type=_number_at_least(1),
                         help=f"{prefix}beam patience factor: stop after patience x beam endings "
                              "(default: the recipe's decode.patience)")
+    parser.add_argument("--mbr", type=_number_at_least(0), metavar="TEMPERATURE",
+                        help=f"{prefix}output the beam ending with the highest expected chrF against the "
+                             "others (minimum Bayes risk), weighting them by softmax(score / TEMPERATURE); "
+                             "0: the best-scored ending (default: the recipe's decode.mbr_temperature)")
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""Greedy and beam search, batched over sentences and beams."""
+"""Greedy and beam search, batched over sentences and beams; minimum Bayes risk choice among the endings."""
 
+from .mbr import mbr_rank
 from .search import Hypothesis, beam_search, greedy_search
 
-__all__ = ["Hypothesis", "beam_search", "greedy_search"]
+__all__ = ["Hypothesis", "beam_search", "greedy_search", "mbr_rank"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import random
 import time
 import zlib
@@ -18,7 +19,7 @@ from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
 from ..data.readers import iter_parallel, read_parallel
-from ..decode import beam_search, greedy_search
+from ..decode import beam_search, greedy_search, mbr_rank
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.bleu import bleu_chrf
 from ..recipe import Section
@@ -73,6 +74,9 @@ class TranslationTask(Task):
         alpha: float = 0.6  # GNMT length penalty: higher favours longer output
         beta: float = Field(0.0, ge=0)  # GNMT coverage penalty on ended hypotheses: higher penalises unattended source
         patience: float = Field(1.0, ge=1)  # a sentence's search ends after patience * beam endings (1: fairseq's rule)
+        # Minimum Bayes risk: among the beam's endings, output the one with the highest chrF against the
+        # others, weighted by softmax(score / mbr_temperature). null: the best-scored ending.
+        mbr_temperature: float | None = Field(None, gt=0)
         max_len_a: float = 1.5  # output at most a * source length + b pieces
         max_len_b: int = 10
         dev_beam: int = 1  # beam used for dev BLEU during training (greedy is fast)
@@ -216,11 +220,17 @@ class TranslationTask(Task):
             if beam <= 1:
                 hyps = [[h] for h in greedy_search(model, src, src_len, cfg.max_len_a, cfg.max_len_b,
                                                    keep_attention=keep_attention)]
-            else:
-                hyps = beam_search(model, src, src_len, beam, n_best, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
+            else:  # MBR weighs every ending the search found, not only the n-best returned
+                keep = math.ceil(cfg.patience * beam) if cfg.mbr_temperature else n_best
+                hyps = beam_search(model, src, src_len, beam, keep, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
                                    keep_attention=keep_attention, beta=cfg.beta, patience=cfg.patience)
             for i, hs in zip(rows, hyps):
-                out[i] = [self._answer(h, ids[i], vocab_tgt, vocab_src, keep_attention) for h in hs[:n_best]]
+                answers = [self._answer(h, ids[i], vocab_tgt, vocab_src, keep_attention) for h in hs]
+                if beam > 1 and cfg.mbr_temperature:
+                    ranked = mbr_rank([a["translation"] for a in answers], [a["score"] for a in answers],
+                                      cfg.mbr_temperature)
+                    answers = [{**answers[j], "expected_chrf": e} for j, e in ranked]
+                out[i] = answers[:n_best]
         return out
 
     def _answer(self, hyp, src_ids, vocab_tgt: Vocab, vocab_src: Vocab, keep_attention: bool) -> dict[str, Any]:

@@ -70,6 +70,35 @@ def test_decode_options_on_the_command_line(mt_run, tiny_run):
     assert res.returncode == 0 and res.stdout.strip()
 
 
+def test_mbr_outputs_the_ending_that_agrees_most_with_the_others(mt_run):
+    from nlpseq.api import load_run
+    from nlpseq.decode import mbr_rank
+
+    task, model = load_run(mt_run)
+    cfg = task.decode_cfg
+    cfg.patience, cfg.mbr_temperature = 2.0, 0.5
+    sources = ["Ein Hund rennt.", "Zwei Männer spielen Fußball im Park.", ""]
+    chosen = task.translate(model, sources, beam=4, n_best=4)
+    assert chosen[2] == [{"translation": "", "score": 0.0}]
+    # The choice is mbr_rank over every ending of the search (8 with patience 2), not only the 4 best.
+    vs, vt = task.src_sp.vocab(), task.tgt_sp.vocab()
+    for source, mbr in zip(sources[:2], chosen):
+        batch = task.collate([vs.encode(task.src_sp.tokenize(source))])
+        hyps = beam_search(model, batch["src"], batch["src_len"], 4, 8, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
+                           beta=cfg.beta, patience=2.0)[0]
+        texts = [task.tgt_sp.detokenize(vt.decode(h.tokens)) for h in hyps]
+        ranked = mbr_rank(texts, [h.score for h in hyps], 0.5)
+        assert [a["translation"] for a in mbr] == [texts[i] for i, _ in ranked[:4]]
+        assert [a["expected_chrf"] for a in mbr] == pytest.approx([e for _, e in ranked[:4]])
+        assert [a["score"] for a in mbr] == pytest.approx([hyps[i].score for i, _ in ranked[:4]])
+    res = run_cli("translate", str(mt_run), "--mbr", "0.5", "--n-best", "2", "--beam", "4", "Ein Hund rennt.")
+    assert res.returncode == 0 and "expected_chrf" in json.loads(res.stdout)["n_best"][0]
+    res = run_cli("translate", str(mt_run), "--mbr", "0", "--n-best", "2", "--beam", "4", "Ein Hund rennt.")
+    assert res.returncode == 0 and "expected_chrf" not in json.loads(res.stdout)["n_best"][0]
+    res = run_cli("translate", str(mt_run), "--mbr=-1", "Ein Hund rennt.")
+    assert res.returncode != 0 and "--mbr: expected a number >= 0" in res.stderr
+
+
 def test_attention_plot(mt_run, tmp_path):
     png = tmp_path / "att.png"
     res = run_cli("translate", str(mt_run), "--plot-attention", str(png), "Ein Hund rennt.")
