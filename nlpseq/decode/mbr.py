@@ -16,15 +16,11 @@ import math
 from typing import Sequence
 
 
-def _chrf():
-    from sacrebleu.metrics import CHRF
-
-    return CHRF()
-
-
 def pairwise_chrf(candidates: Sequence[str]) -> list[list[float]]:
     """``u[i][j]`` = sentence chrF of candidate i scored against candidate j as the reference."""
-    chrf = _chrf()
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF()
     grams = chrf._extract_reference_info(list(candidates))["ref_ngrams"]
     out = []
     for hyp in grams:

@@ -32,6 +32,11 @@ def _forbid(logp: torch.Tensor, allow_unk: bool) -> torch.Tensor:
     return logp
 
 
+def endings_needed(beam: int, patience: float) -> int:
+    """How many ended hypotheses a sentence's beam search collects before it stops."""
+    return math.ceil(patience * beam)
+
+
 def max_lengths(src_len: torch.Tensor, a: float, b: int) -> torch.Tensor:
     """Longest output per sentence: ``a * source length + b``."""
     return (src_len.float() * a + b).long().clamp(min=1)
@@ -113,7 +118,7 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
     if patience < 1:
         raise ValueError(f"patience must be >= 1, got {patience}")
     n, k = src.size(0), beam
-    need = math.ceil(patience * k)
+    need = endings_needed(k, patience)
     device = src.device
     memory, state = model.encode(src, src_len)
     memory = memory.repeat(k)

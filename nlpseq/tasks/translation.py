@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import random
 import time
 import zlib
@@ -19,7 +18,7 @@ from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
 from ..data.readers import iter_parallel, read_parallel
-from ..decode import beam_search, greedy_search, mbr_rank
+from ..decode import beam_search, endings_needed, greedy_search, mbr_rank
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.bleu import bleu_chrf
 from ..recipe import Section
@@ -221,7 +220,7 @@ class TranslationTask(Task):
                 hyps = [[h] for h in greedy_search(model, src, src_len, cfg.max_len_a, cfg.max_len_b,
                                                    keep_attention=keep_attention)]
             else:  # MBR weighs every ending the search found, not only the n-best returned
-                keep = math.ceil(cfg.patience * beam) if cfg.mbr_temperature else n_best
+                keep = endings_needed(beam, cfg.patience) if cfg.mbr_temperature else n_best
                 hyps = beam_search(model, src, src_len, beam, keep, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
                                    keep_attention=keep_attention, beta=cfg.beta, patience=cfg.patience)
             for i, hs in zip(rows, hyps):
