@@ -10,11 +10,23 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
 from ..nn import SubwordOptions, TokenEmbedding
 from ..recipe import Section
 from ..registry import MODELS
+
+
+class TreeModelOptions(SubwordOptions):
+    """Model keys every recursive network takes."""
+
+    # Replacing a training word by <unk> keeps rare words' vectors from memorising their few
+    # phrases; the leaf keeps its gold label, so the unknown-word vector learns to be neutral.
+    word_dropout: float = Field(0.0, ge=0, le=1)
+    # Share of each node's loss taken by the cross-entropy against the teachers' mean probabilities
+    # (data.teachers; Hinton et al. 2015); the rest stays on the gold label.
+    distill_weight: float = Field(0.0, ge=0, le=1)
 
 
 class RecursiveModel(nn.Module):
@@ -27,11 +39,11 @@ class RecursiveModel(nn.Module):
     state_size: int
     dim: int
 
-    def __init__(self, cfg: SubwordOptions, vocab_size: int, num_labels: int, embedding_dim: int) -> None:
+    def __init__(self, cfg: TreeModelOptions, vocab_size: int, num_labels: int, embedding_dim: int) -> None:
         super().__init__()
         self.cfg = cfg
         self.embed = TokenEmbedding(vocab_size, embedding_dim, getattr(cfg, "embedding_dropout", 0.0),
-                                    subword_buckets=cfg.subword_buckets)
+                                    cfg.word_dropout, subword_buckets=cfg.subword_buckets)
         nn.init.uniform_(self.embed.weight_layer.weight, -0.1, 0.1)
         if self.embed.ngram_layer is not None:  # as small as the word vectors, so neither drowns the other
             with torch.no_grad():
@@ -69,7 +81,14 @@ class RecursiveModel(nn.Module):
         out = {"logits": logits, "units": trees}
         if "labels" in batch:
             # Summed over every node of a tree, as in Socher et al. (2013); averaged over trees.
-            out["loss"] = F.cross_entropy(logits, batch["labels"], reduction="sum") / max(trees, 1)
+            loss = F.cross_entropy(logits, batch["labels"], reduction="sum")
+            w = self.cfg.distill_weight
+            if "soft_labels" in batch and w > 0:
+                # A teacher's probabilities say how sure, and how near neutral, a phrase is: the
+                # graded signal SST's five-point labels round away, at no cost at inference.
+                soft = -(batch["soft_labels"] * F.log_softmax(logits, -1)).sum()
+                loss = (1 - w) * loss + w * soft
+            out["loss"] = loss / max(trees, 1)
         return out
 
 
@@ -106,7 +125,7 @@ class _SocherNetwork(RecursiveModel):
 class RecNN(_SocherNetwork):
     """Recursive neural network (Goller & Kuechler 1996): p = f(W [c1; c2] + b)."""
 
-    class Config(SubwordOptions):
+    class Config(TreeModelOptions):
         name: Literal["recnn"] = "recnn"
         dim: int = 30  # word and phrase vector size
         dropout: float = 0.0
@@ -119,7 +138,7 @@ class RecNN(_SocherNetwork):
 class RNTN(_SocherNetwork):
     """Recursive neural tensor network (Socher et al. 2013): p = f(x^T V^[1:d] x + W x + b), x = [c1; c2]."""
 
-    class Config(SubwordOptions):
+    class Config(TreeModelOptions):
         name: Literal["rntn"] = "rntn"
         dim: int = 30  # word and phrase vector size (the paper uses 25-35)
         dropout: float = 0.0
@@ -145,7 +164,7 @@ class RNTN(_SocherNetwork):
 class BinaryTreeLSTM(RecursiveModel):
     """Binary constituency Tree-LSTM (Tai et al. 2015) with a forget gate per child."""
 
-    class Config(SubwordOptions):
+    class Config(TreeModelOptions):
         name: Literal["treelstm"] = "treelstm"
         embedding_dim: int = 300
         dim: int = 150  # hidden (and memory cell) size

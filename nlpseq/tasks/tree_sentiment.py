@@ -13,7 +13,7 @@ from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
 from ..data.treebatch import collate_trees, encode_tree
 from ..data.trees import SST_LABELS, check_sentiment_tree, parse_tree, read_sentiment_trees, tree_tokens
-from ..errors import InputError
+from ..errors import InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
 from ..recipe import Section
 from ..registry import TASKS
@@ -50,6 +50,7 @@ class TreeSentimentTask(Task):
         train: str = "sst:train"  # SST-format trees: a 0-4 label on every node
         dev: str = "sst:dev"
         max_nodes: int = 1000  # largest tree the pipeline accepts
+        teachers: list[str] = []  # run directories of trained tree models: their mean node probabilities become soft labels
 
     class TextConfig(Section):
         lowercase: bool = False  # SST's RNTN keeps case
@@ -94,16 +95,38 @@ class TreeSentimentTask(Task):
         key = fingerprint("tree_sentiment", file_digest(resolve_ref(d.train)), t.model_dump(), fingerprint(vocab.itos))
         ds = encode_cached({"tree": strings}, encode, key)
         lengths = ds.data.column("length").to_pylist()
+        soft = self._teacher_probabilities(train.trees)
 
         def make_batch(idx: list[int]) -> dict:
             rows = ds[idx]
             batch = collate_trees([{k: rows[k][i] for k in rows} for i in range(len(idx))])
+            if soft is not None:
+                post = torch.cat([soft[i] for i in idx])
+                batch["soft_labels"] = post.new_empty(post.shape)
+                batch["soft_labels"][batch["positions"]] = post
             if self.ngrams is not None:
                 itos = self.vocab.itos
                 batch["ngrams"] = self._leaf_ngrams([itos[i] for i in batch["words"].tolist()])
             return batch
 
         return TrainData(lengths, make_batch), dev
+
+    def _teacher_probabilities(self, trees: list[Tree]) -> list[torch.Tensor] | None:
+        """Per training tree, the teachers' mean label probabilities of every node (post-order)."""
+        teachers, weight = self.recipe.data.teachers, self.recipe.model.distill_weight
+        if bool(teachers) != (weight > 0):
+            raise RecipeError("data.teachers and model.distill_weight go together: give both (teacher runs and a "
+                              f"weight above 0) or neither (got {len(teachers)} teachers, weight {weight})")
+        if not teachers:
+            return None
+        from ..api import load_run
+
+        total = None
+        for path in teachers:
+            task, model = load_run(path, "tree_sentiment")
+            probs = task.node_probabilities(model, trees)
+            total = probs if total is None else [a + b for a, b in zip(total, probs)]
+        return [p / len(teachers) for p in total]
 
     def model_args(self) -> dict[str, Any]:
         return {"vocab_size": len(self.vocab), "num_labels": len(self.label_names)}

@@ -76,3 +76,19 @@ def test_composition_starts_near_the_sum_of_the_children(name):
     left, right = torch.full((1, d), 0.1), torch.full((1, d), -0.05)
     assert torch.allclose(model.compose(left, right), torch.tanh(left + right), atol=0.1)
     assert model.l2_multipliers["W.weight"] == 10.0
+
+
+@pytest.mark.parametrize("name", ["recnn", "rntn", "treelstm"])
+def test_word_dropout_replaces_training_leaves_by_unknown(name, trees):
+    vocab = Vocab.build([tree_tokens(t) for t in trees])
+    cls = MODELS.get(name)
+    cfg = cls.Config(name=name, dim=6, word_dropout=1.0, **({"embedding_dim": 5, "embedding_dropout": 0.0,
+                                                             "dropout": 0.0} if name == "treelstm" else {}))
+    model = cls(cfg, len(vocab), 5)
+    batch = collate_trees([encode_tree(t, vocab) for t in trees[:3]])
+    n = batch["words"].numel()
+    unknown = model.leaf(model.embed.weight[vocab.unk_id][None])
+    model.train()
+    assert torch.allclose(model.node_states(batch)[:n], unknown.expand(n, -1))
+    model.eval()  # at inference every word keeps its own vector
+    assert not torch.allclose(model.node_states(batch)[:n], unknown.expand(n, -1))

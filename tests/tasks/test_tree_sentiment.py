@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 import nlpseq
 from nlpseq.errors import InputError
@@ -68,3 +69,53 @@ def test_subword_rntn_reads_unseen_leaves_and_stays_batch_independent(tmp_path_f
         assert [list(p["scores"].values()) for p in alone] == [
             pytest.approx(list(p["scores"].values()), abs=1e-5) for p in ans["phrases"]]
     assert together[1]["phrases"][1]["scores"] != pytest.approx(together[2]["phrases"][1]["scores"], abs=1e-3)
+
+
+def _prepared(recipe_sets, tmp_path):
+    from nlpseq.recipe import load_recipe
+    from nlpseq.registry import TASKS
+    from nlpseq.run import RunDir
+
+    recipe = load_recipe(str(RECIPE), recipe_sets)
+    run = RunDir.create(tmp_path / "student", recipe.dump())
+    return TASKS.get("tree_sentiment")(recipe, run)
+
+
+def test_teacher_soft_labels_line_up_with_each_batch_node(rntn_run, tmp_path):
+    """Each node of a training batch carries the teacher's probabilities for that very node."""
+    task = _prepared([f"data.teachers=[{rntn_run}]", "model.distill_weight=0.5"], tmp_path)
+    train, _ = task.prepare()
+    _, teacher = nlpseq.load_run(rntn_run)
+    batch = train.make_batch([3, 0, 7, 1])
+    with torch.no_grad():
+        expected = torch.softmax(teacher({k: v for k, v in batch.items() if k != "soft_labels"})["logits"], -1)
+    assert torch.allclose(batch["soft_labels"], expected, atol=1e-6)
+    # Not a uniform or copied row: the teacher told the nodes apart.
+    assert batch["soft_labels"].argmax(-1).unique().numel() > 1
+
+
+def test_distilled_loss_mixes_gold_and_teacher_cross_entropy(rntn_run, tmp_path):
+    task = _prepared([f"data.teachers=[{rntn_run}]", "model.distill_weight=0.25"], tmp_path)
+    train, _ = task.prepare()
+    model = task.build_model()
+    batch = train.make_batch([0, 1, 2])
+    out = model(batch)
+    logp = torch.log_softmax(out["logits"], -1)
+    gold = -logp.gather(1, batch["labels"][:, None]).sum()
+    soft = -(batch["soft_labels"] * logp).sum()
+    assert out["loss"].item() == pytest.approx(((0.75 * gold + 0.25 * soft) / 3).item(), rel=1e-5)
+    model.cfg.distill_weight = 0.0
+    assert model(batch)["loss"].item() == pytest.approx((gold / 3).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["model.distill_weight=0.5"], "go together"),
+    (["data.teachers=[RUN]"], "go together"),
+    (["data.teachers=[NOWHERE]", "model.distill_weight=0.5"], "NOWHERE"),
+])
+def test_distillation_misconfigurations_are_one_line_errors(rntn_run, tmp_path, sets, message):
+    sets = [s.replace("RUN", str(rntn_run)).replace("NOWHERE", str(tmp_path / "nowhere")) for s in sets]
+    res = run_cli("train", str(RECIPE), "--out", str(tmp_path / "out"), *[a for s in sets for a in ("--set", s)])
+    assert res.returncode != 0
+    assert message.replace("NOWHERE", "nowhere") in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
