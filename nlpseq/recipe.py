@@ -178,7 +178,7 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
     seed = tree.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise RecipeError(f"{source}: seed: must be an integer (got {seed!r})")
-    return Recipe(
+    recipe = Recipe(
         task=task_cls.name,
         seed=seed,
         description=str(tree.get("description", "")),
@@ -189,6 +189,11 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
         decode=_validate(decode_cls, tree.get("decode"), "decode", source) if decode_cls else None,
         source=source,
     )
+    try:
+        task_cls.check_recipe(recipe)
+    except RecipeError as exc:
+        raise RecipeError(f"{source}: {exc}") from None
+    return recipe
 
 
 def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> Recipe:

@@ -46,6 +46,15 @@ class Task:
         # False on distributed ranks other than 0: they fit the same text layer but never save it.
         self.writes_run = True
 
+    @classmethod
+    def check_recipe(cls, recipe: Recipe) -> None:
+        """Checks that span sections (a data key that needs a model key); runs when a recipe is built,
+        before any run directory exists.
+
+        Raises:
+            RecipeError: the sections disagree; the message names the keys.
+        """
+
     # training side
     def prepare(self) -> tuple[TrainData, Any]:
         """Read train and dev data, fit and save the text layer; returns (train, dev or None)."""

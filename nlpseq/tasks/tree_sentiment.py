@@ -15,7 +15,7 @@ from ..data.treebatch import collate_trees, encode_tree
 from ..data.trees import SST_LABELS, check_sentiment_tree, parse_tree, read_sentiment_trees, tree_tokens
 from ..errors import InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
-from ..recipe import Section
+from ..recipe import Recipe, Section
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab
@@ -111,12 +111,16 @@ class TreeSentimentTask(Task):
 
         return TrainData(lengths, make_batch), dev
 
-    def _teacher_probabilities(self, trees: list[Tree]) -> list[torch.Tensor] | None:
-        """Per training tree, the teachers' mean label probabilities of every node (post-order)."""
-        teachers, weight = self.recipe.data.teachers, self.recipe.model.distill_weight
+    @classmethod
+    def check_recipe(cls, recipe: Recipe) -> None:
+        teachers, weight = recipe.data.teachers, recipe.model.distill_weight
         if bool(teachers) != (weight > 0):
             raise RecipeError("data.teachers and model.distill_weight go together: give both (teacher runs and a "
-                              f"weight above 0) or neither (got {len(teachers)} teachers, weight {weight})")
+                              f"weight above 0) or neither (got {len(teachers)} teacher runs, weight {weight})")
+
+    def _teacher_probabilities(self, trees: list[Tree]) -> list[torch.Tensor] | None:
+        """Per training tree, the teachers' mean label probabilities of every node (post-order)."""
+        teachers = self.recipe.data.teachers
         if not teachers:
             return None
         from ..api import load_run
