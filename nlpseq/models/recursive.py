@@ -16,6 +16,7 @@ from torch import nn
 from ..nn import SubwordOptions, TokenEmbedding
 from ..recipe import Section
 from ..registry import MODELS
+from .recursive_levels import compose_levels
 
 
 class TreeModelOptions(SubwordOptions):
@@ -119,6 +120,12 @@ class _SocherNetwork(RecursiveModel):
 
     def leaf(self, vectors: torch.Tensor) -> torch.Tensor:
         return torch.tanh(vectors)
+
+    def node_states(self, batch: dict) -> torch.Tensor:
+        """States of every node in height order, through the hand-derived level recursion."""
+        leaves = self.leaf(self.embed(batch["words"], batch.get("ngrams")))
+        return compose_levels(leaves, self.W.weight, self.W.bias, getattr(self, "V", None),
+                              batch["left"], batch["right"], batch["level_sizes"])
 
 
 @MODELS.register("recnn")

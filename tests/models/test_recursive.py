@@ -5,6 +5,7 @@ import torch
 
 from nlpseq.data.treebatch import collate_trees, encode_tree
 from nlpseq.data.trees import read_sentiment_trees, tree_tokens
+from nlpseq.models.recursive_levels import compose_levels
 from nlpseq.models.recursive_reference import naive_node_logits
 from nlpseq.registry import MODELS
 from nlpseq.text import Vocab
@@ -46,6 +47,27 @@ def test_batched_equals_naive_forward_and_gradients(name, trees):
     loss.backward()
     for k, p in model.named_parameters():
         assert torch.allclose(batched_grads[k], p.grad, atol=1e-6, rtol=0), k
+
+
+@pytest.mark.parametrize("with_tensor", [False, True])
+def test_level_recursion_gradients_match_finite_differences(with_tensor, trees):
+    """The hand-derived backward of the RecNN/RNTN level recursion, checked numerically on real trees."""
+    vocab = Vocab.build([tree_tokens(t) for t in trees])
+    batch = collate_trees([encode_tree(t, vocab) for t in trees[:2]])
+    g = torch.Generator().manual_seed(0)
+    d = 3
+    args = [torch.randn(batch["words"].numel(), d, generator=g, dtype=torch.float64) * 0.5,
+            torch.randn(d, 2 * d, generator=g, dtype=torch.float64) * 0.5,
+            torch.randn(d, generator=g, dtype=torch.float64) * 0.1,
+            torch.randn(2 * d, d, 2 * d, generator=g, dtype=torch.float64) * 0.3 if with_tensor else None]
+    for a in args:
+        if a is not None:
+            a.requires_grad_(True)
+
+    def f(leaves, weight, bias, tensor=None):
+        return compose_levels(leaves, weight, bias, tensor, batch["left"], batch["right"], batch["level_sizes"])
+
+    assert torch.autograd.gradcheck(f, tuple(a for a in args if a is not None))
 
 
 def test_height_order_makes_levels_contiguous(trees):
