@@ -77,7 +77,7 @@ class _Levels(torch.autograd.Function):
         grad_tensor = None
         if xs_all is not None:
             # dL/dV[i, k, j] = sum over nodes of x_i delta_k x_j: one product over every node at once.
-            outer = (deltas.unsqueeze(-1) * inputs.unsqueeze(1)).reshape(n_internal, -1)
+            outer = (deltas.unsqueeze(-1) * inputs.unsqueeze(1)).reshape(n_internal, d * d2)
             grad_tensor = (inputs.t() @ outer).view(d2, d, d2)
         return grad[:n_leaves], grad_weight, grad_bias, grad_tensor, None, None
 

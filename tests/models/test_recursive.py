@@ -114,3 +114,18 @@ def test_word_dropout_replaces_training_leaves_by_unknown(name, trees):
     assert torch.allclose(model.node_states(batch)[:n], unknown.expand(n, -1))
     model.eval()  # at inference every word keeps its own vector
     assert not torch.allclose(model.node_states(batch)[:n], unknown.expand(n, -1))
+
+
+@pytest.mark.parametrize("name", ["recnn", "rntn", "treelstm"])
+def test_a_batch_of_one_word_trees_trains(name):
+    """No internal node at all: composition weights get a zero gradient, word vectors a real one."""
+    from nltk import Tree
+
+    vocab = Vocab.build([["good", "bad"]])
+    cls = MODELS.get(name)
+    model = cls(cls.Config(name=name, dim=4, **({"embedding_dim": 3} if name == "treelstm" else {})), len(vocab), 5)
+    batch = collate_trees([encode_tree(Tree.fromstring(s), vocab) for s in ("(3 good)", "(1 bad)")])
+    model(batch)["loss"].backward()
+    assert model.embed.weight.grad.abs().sum() > 0
+    composition = model.node_gates if name == "treelstm" else model.W
+    assert composition.weight.grad is None or composition.weight.grad.abs().sum() == 0
