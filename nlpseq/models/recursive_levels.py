@@ -18,8 +18,8 @@ from torch.autograd.function import once_differentiable
 
 class _Levels(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, leaves: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                tensor: Optional[torch.Tensor], children: torch.Tensor, level_sizes: Sequence[int]) -> torch.Tensor:
+    def forward(ctx, leaves: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, tensor: Optional[torch.Tensor],
+                children: torch.Tensor, level_sizes: Sequence[int], keep: bool) -> torch.Tensor:
         n_leaves, d = leaves.shape
         n_internal = children.size(0)
         states = leaves.new_empty(n_leaves + n_internal, d)
@@ -31,14 +31,15 @@ class _Levels(torch.autograd.Function):
         sym = None
         if tensor is not None:
             sym = (tensor + tensor.permute(2, 1, 0)).reshape(2 * d, d * 2 * d)
-            xs_all = leaves.new_empty(n_internal, d, 2 * d)
+            # Kept for every node only when a backward will come: at inference one level's worth is enough.
+            xs_all = leaves.new_empty(n_internal if keep else max(level_sizes, default=0), d, 2 * d)
         start, pos = n_leaves, 0
         for size in level_sizes:
             x = inputs[pos : pos + size]
             torch.index_select(states, 0, flat_children[2 * pos : 2 * (pos + size)], out=x.view(2 * size, d))
             z = torch.addmm(bias, x, weight.t())
             if sym is not None:
-                xs = xs_all[pos : pos + size]
+                xs = xs_all[pos : pos + size] if keep else xs_all[:size]
                 torch.mm(x, sym, out=xs.view(size, -1))
                 z.add_(torch.bmm(xs, x.unsqueeze(-1)).squeeze(-1), alpha=0.5)
             torch.tanh(z, out=states[start : start + size])
@@ -46,8 +47,8 @@ class _Levels(torch.autograd.Function):
             pos += size
         ctx.level_sizes = list(level_sizes)
         ctx.has_tensor = sym is not None
-        saved = (states, inputs, weight, children) + ((xs_all,) if sym is not None else ())
-        ctx.save_for_backward(*saved)
+        if keep:
+            ctx.save_for_backward(states, inputs, weight, children, *((xs_all,) if sym is not None else ()))
         return states
 
     @staticmethod
@@ -79,7 +80,7 @@ class _Levels(torch.autograd.Function):
             # dL/dV[i, k, j] = sum over nodes of x_i delta_k x_j: one product over every node at once.
             outer = (deltas.unsqueeze(-1) * inputs.unsqueeze(1)).reshape(n_internal, d * d2)
             grad_tensor = (inputs.t() @ outer).view(d2, d, d2)
-        return grad[:n_leaves], grad_weight, grad_bias, grad_tensor, None, None
+        return grad[:n_leaves], grad_weight, grad_bias, grad_tensor, None, None, None
 
 
 def compose_levels(leaves: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, tensor: Optional[torch.Tensor],
@@ -97,4 +98,6 @@ def compose_levels(leaves: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
         ``(nodes, d)``: leaves, then internal nodes in height order.
     """
     children = torch.stack([left, right], 1)
-    return _Levels.apply(leaves, weight, bias, tensor, children, level_sizes)
+    params = (leaves, weight, bias) + ((tensor,) if tensor is not None else ())
+    keep = torch.is_grad_enabled() and any(p.requires_grad for p in params)
+    return _Levels.apply(leaves, weight, bias, tensor, children, level_sizes, keep)

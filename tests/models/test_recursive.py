@@ -70,6 +70,18 @@ def test_level_recursion_gradients_match_finite_differences(with_tensor, trees):
     assert torch.autograd.gradcheck(f, tuple(a for a in args if a is not None))
 
 
+@pytest.mark.parametrize("name", ["recnn", "rntn"])
+def test_inference_without_gradients_gives_the_training_forward(name, trees):
+    """Under no_grad the level recursion keeps one level's products, not every node's: same states."""
+    vocab = Vocab.build([tree_tokens(t) for t in trees])
+    model = build(name, vocab)
+    batch = collate_trees([encode_tree(t, vocab) for t in trees])
+    with_grad = model.node_states(batch)
+    assert with_grad.requires_grad
+    with torch.no_grad():
+        assert torch.equal(model.node_states(batch), with_grad.detach())
+
+
 def test_height_order_makes_levels_contiguous(trees):
     vocab = Vocab.build([tree_tokens(t) for t in trees])
     rows = [encode_tree(t, vocab) for t in trees]
