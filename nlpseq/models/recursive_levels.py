@@ -46,7 +46,6 @@ class _Levels(torch.autograd.Function):
             start += size
             pos += size
         ctx.level_sizes = list(level_sizes)
-        ctx.has_tensor = sym is not None
         if keep:
             ctx.save_for_backward(states, inputs, weight, children, *((xs_all,) if sym is not None else ()))
         return states
@@ -54,8 +53,9 @@ class _Levels(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_states: torch.Tensor):
-        states, inputs, weight, children = ctx.saved_tensors[:4]
-        xs_all = ctx.saved_tensors[4] if ctx.has_tensor else None
+        saved = ctx.saved_tensors  # unpacked once: each access re-checks every tensor's version
+        states, inputs, weight, children = saved[:4]
+        xs_all = saved[4] if len(saved) > 4 else None
         n_internal, d2 = inputs.shape
         d = d2 // 2
         n_leaves = states.size(0) - n_internal
