@@ -8,7 +8,8 @@ from pathlib import Path
 
 from nltk import Tree
 
-from .errors import InputError
+from .data.trees import parse_tree
+from .errors import DataError, InputError
 from .fileio import atomic_path, atomic_write_text
 
 COLOURS = {"0": "#b2182b", "1": "#ef8a62", "2": "#e0e0e0", "3": "#67a9cf", "4": "#2166ac"}
@@ -61,10 +62,13 @@ def render_tree(tree: Tree | str, path: str | os.PathLike) -> None:
     """Write ``tree`` (an nltk tree or its bracket string) as ``.svg`` or ``.png``, atomically.
 
     Raises:
-        InputError: the file suffix is neither .svg nor .png.
+        InputError: the file suffix is neither .svg nor .png, or the bracket string is not one tree.
     """
     if isinstance(tree, str):
-        tree = Tree.fromstring(tree)
+        try:
+            tree = parse_tree(tree, "the tree to render")
+        except DataError as exc:  # e.g. a word ending in a backslash, which escapes the next bracket
+            raise InputError(str(exc)) from None
     path = Path(path)
     if path.suffix == ".svg":
         atomic_write_text(path, to_svg(tree))

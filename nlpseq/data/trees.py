@@ -51,7 +51,9 @@ def parse_tree(expr: str, source: str = "<string>", line: int = 1) -> Tree:
     try:
         return Tree.fromstring(exprs[0][1])
     except ValueError as exc:
-        raise DataError(f"{source}:{line}: malformed tree ({exc})") from None
+        # nltk's message spans lines (a caret under the excerpt); its first two say what and where.
+        what = " ".join(part.strip() for part in str(exc).splitlines()[:2])
+        raise DataError(f"{source}:{line}: malformed tree ({what})") from None
 
 
 def read_trees(path: str | os.PathLike) -> list[tuple[int, Tree]]:

@@ -212,10 +212,12 @@ class TreeSentimentTask(Task):
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, (list, tuple)):
             raise InputError(f"expected a tree string or a list of them, got {type(inputs).__name__}")
-        if parser is not None:
-            texts = self._parse_inputs(texts, parser)
+        parsed = self._parse_inputs(texts, parser) if parser is not None else {}
         trees = []
         for i, t in enumerate(texts):
+            if i in parsed:
+                trees.append(parsed[i])
+                continue
             if not isinstance(t, str):
                 raise InputError(f"input {i} is a {type(t).__name__}, not a string")
             if not t.strip():
@@ -236,20 +238,18 @@ class TreeSentimentTask(Task):
         return answers
 
     @staticmethod
-    def _parse_inputs(texts: list[Any], parser: tuple[Task, torch.nn.Module]) -> list[Any]:
-        """``texts`` with every raw sentence replaced by its parse as an SST-format tree (every label 2).
+    def _parse_inputs(texts: list[Any], parser: tuple[Task, torch.nn.Module]) -> dict[int, Tree]:
+        """The parse of every raw sentence among ``texts``, by index, as an SST-format tree (every label 2).
 
         Sentences are checked one by one, so an error names the input's own index, and parsed together.
+        The trees stay objects: a word such as a backslash need not survive a round trip through brackets.
         """
         from ..data.ptb import to_sentiment_tree
 
         task, net = parser
         raw = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.lstrip().startswith("(")]
         words = [task.words(texts[i], f"input {i}") for i in raw]
-        out = list(texts)
-        for i, tree in zip(raw, task.parse_tokens(net, words)):
-            out[i] = to_sentiment_tree(tree).pformat(margin=1 << 30)
-        return out
+        return {i: to_sentiment_tree(tree) for i, tree in zip(raw, task.parse_tokens(net, words))}
 
     def _tree_answer(self, tree: Tree, probs: torch.Tensor) -> dict[str, Any]:
         names = self.label_names

@@ -68,6 +68,18 @@ def test_raw_text_to_phrase_sentiment(rntn_run, shape_run, tmp_path):
     assert scores["parse_unlabeled_f1"] > 80 and 0 <= scores["root_fine"] <= 100
 
 
+def test_raw_text_with_a_backslash_word_is_labelled(rntn_run, shape_run, tmp_path):
+    """A word ending in a backslash cannot survive a bracket string (it escapes the next bracket),
+    so parsed trees go to the tree model as objects; only drawing the answer's string says so."""
+    (ans,) = pipeline("sentiment", model=rntn_run, parser=shape_run)("the film \\ is good .")
+    assert [p["text"] for p in ans["phrases"] if " " not in p["text"]][:3] == ["the", "film", "\\"]
+    res = run_cli("sentiment", str(rntn_run), "--parser", str(shape_run), "the film \\ is good .",
+                  "--render", str(tmp_path / "tree.svg"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.startswith("nlpseq: error: the tree to render:1: malformed tree")
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
 def test_parser_needs_a_tree_model(tiny_run, parser_run):
     with pytest.raises(RecipeError, match="needs a tree sentiment model"):
         pipeline("sentiment", model=tiny_run, parser=parser_run)
