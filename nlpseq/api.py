@@ -54,6 +54,8 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
     trainer = Trainer(model, recipe.train, run, recipe.seed, evaluate, metric, task.higher_is_better, dist)
     if resume:
         trainer.resume()
+    elif dist.is_main:
+        run.truncate_metrics(0)  # a folder that held no recipe may hold an unrelated metrics file: start it afresh
     trainer.fit(train_data)
     dist.barrier()
     return run

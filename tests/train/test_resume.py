@@ -63,3 +63,14 @@ def test_existing_run_is_never_overwritten(tiny_run):
     assert res.returncode == 2
     assert "already holds a run" in res.stderr and "Traceback" not in res.stderr
     assert (tiny_run / "model.safetensors").read_bytes() == before
+
+
+def test_a_fresh_run_does_not_append_to_a_stale_metrics_file(tmp_path):
+    """A folder without a recipe is not a run: metrics left in it do not mix into the new run's."""
+    out = tmp_path / "reused"
+    out.mkdir()
+    (out / "metrics.jsonl").write_text('{"step": 999, "split": "dev", "stale": true}\n')
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(out), *TINY_FAST, "--set", "train.epochs=1")
+    assert res.returncode == 0, res.stderr
+    records = RunDir(out).read_metrics()
+    assert records and not any(r.get("stale") for r in records)
