@@ -11,6 +11,7 @@ from ..errors import DataError
 from ..fileio import open_text
 
 SST_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
+BINARY_LABELS = ("negative", "positive")  # SST with neutral dropped: labels 0-1 and 3-4
 
 
 def iter_bracketed(text: str, source: str = "<string>") -> Iterator[tuple[int, str]]:

@@ -8,10 +8,8 @@ from pathlib import Path
 
 from ..data.corpora import resolve_ref
 from ..data.readers import iter_package_files, read_labelled_lines
-from ..data.trees import SST_LABELS, read_sentiment_trees, tree_tokens
+from ..data.trees import BINARY_LABELS, SST_LABELS, read_sentiment_trees, tree_tokens
 from ..errors import DataError
-
-BINARY_LABELS = ("negative", "positive")
 
 
 @dataclass

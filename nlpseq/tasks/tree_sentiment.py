@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from nltk import Tree
@@ -12,7 +12,8 @@ from ..data.batching import bucket_by_length
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
 from ..data.treebatch import collate_trees, encode_tree
-from ..data.trees import SST_LABELS, check_sentiment_tree, parse_tree, read_sentiment_trees, tree_tokens
+from ..data.trees import (BINARY_LABELS, SST_LABELS, check_sentiment_tree, parse_tree, read_sentiment_trees,
+                          tree_tokens)
 from ..errors import InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
 from ..recipe import Recipe, Section
@@ -31,10 +32,17 @@ class TreeSet:
 
 
 def _binary(probs: torch.Tensor, gold: torch.Tensor) -> float:
-    """Accuracy on non-neutral gold labels, predicting by negative vs positive probability mass."""
+    """Accuracy on non-neutral gold labels (SST's 0-4), predicting by negative vs positive probability
+    mass: of labels 0-1 against 3-4 for a five-class model, of its two labels for a binary one."""
     keep = gold != 2
-    pred = probs[keep, 3:].sum(-1) > probs[keep, :2].sum(-1)
+    p = probs[keep]
+    pred = p[:, 3:].sum(-1) > p[:, :2].sum(-1) if p.size(-1) == len(SST_LABELS) else p[:, 1] > p[:, 0]
     return accuracy((gold[keep] > 2).tolist(), pred.tolist())
+
+
+def _binary_label(fine: str) -> int:
+    """SST's 0-4 as negative (0) / positive (1); neutral gets the label cross-entropy ignores."""
+    return -100 if fine == "2" else int(int(fine) > 2)
 
 
 @TASKS.register("tree_sentiment")
@@ -51,6 +59,10 @@ class TreeSentimentTask(Task):
         dev: str = "sst:dev"
         max_nodes: int = 1000  # largest tree the pipeline accepts
         teachers: list[str] = []  # run directories of trained tree models: their mean node probabilities become soft labels
+        # fine: SST's five classes on every node. binary: negative/positive as in the paper's binary
+        # experiments: training sentences with a neutral root are dropped (8,544 -> 6,920) and neutral
+        # phrases carry no label; only the binary metrics are reported.
+        labels: Literal["fine", "binary"] = "fine"
 
     class TextConfig(Section):
         lowercase: bool = False  # SST's RNTN keeps case
@@ -59,7 +71,8 @@ class TreeSentimentTask(Task):
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
         self.vocab: Vocab | None = None
-        self.label_names = list(SST_LABELS)
+        self.binary = recipe.data.labels == "binary"
+        self.label_names = list(BINARY_LABELS if self.binary else SST_LABELS)
         self.ngrams = CharNgrams.for_model(recipe.model)
 
     def _leaf_ngrams(self, tokens: list[str]) -> torch.Tensor:
@@ -77,6 +90,8 @@ class TreeSentimentTask(Task):
     def prepare(self) -> tuple[TrainData, TreeSet]:
         d, t = self.recipe.data, self.recipe.text
         train, dev = self._read(d.train), self._read(d.dev)
+        if self.binary:
+            train = TreeSet([tr for tr in train.trees if tr.label() != "2"], train.source)
         tokens = [[w.lower() if t.lowercase else w for w in tree_tokens(tr)] for tr in train.trees]
         if self.writes_run:
             self.vocab = Vocab.build(tokens, t.min_freq)
@@ -85,14 +100,16 @@ class TreeSentimentTask(Task):
             self.vocab = Vocab.load(self.run / VOCAB)
         strings = [tr.pformat(margin=1 << 30) for tr in train.trees]
         vocab, low = self.vocab, t.lowercase
+        label_of = _binary_label if self.binary else int
 
         def encode(batch: dict[str, list]) -> dict[str, list]:
-            rows = [encode_tree(Tree.fromstring(s), vocab, low) for s in batch["tree"]]
+            rows = [encode_tree(Tree.fromstring(s), vocab, low, label_of) for s in batch["tree"]]
             out = {k: [r[k] for r in rows] for k in ("words", "left", "right", "height", "labels")}
             out["length"] = [len(r["words"]) for r in rows]
             return out
 
-        key = fingerprint("tree_sentiment", file_digest(resolve_ref(d.train)), t.model_dump(), fingerprint(vocab.itos))
+        key = fingerprint("tree_sentiment", file_digest(resolve_ref(d.train)), t.model_dump(), fingerprint(vocab.itos),
+                          d.labels)
         ds = encode_cached({"tree": strings}, encode, key)
         lengths = ds.data.column("length").to_pylist()
         soft = self._teacher_probabilities(train.trees)
@@ -117,6 +134,10 @@ class TreeSentimentTask(Task):
         if bool(teachers) != (weight > 0):
             raise RecipeError("data.teachers and model.distill_weight go together: give both (teacher runs and a "
                               f"weight above 0) or neither (got {len(teachers)} teacher runs, weight {weight})")
+        metric = recipe.train.metric or cls.metric
+        if recipe.data.labels == "binary" and metric not in ("root_binary", "phrase_binary"):
+            raise RecipeError("data.labels: binary reports only root_binary and phrase_binary; set train.metric "
+                              "to one of them")
 
     def _teacher_probabilities(self, trees: list[Tree]) -> list[torch.Tensor] | None:
         """Per training tree, the teachers' mean label probabilities of every node (post-order)."""
@@ -128,6 +149,9 @@ class TreeSentimentTask(Task):
         total = None
         for path in teachers:
             task, model = load_run(path, "tree_sentiment")
+            if task.label_names != self.label_names:
+                raise RecipeError(f"data.teachers: {path} labels {len(task.label_names)} classes, this recipe "
+                                  f"{len(self.label_names)} (data.labels must agree)")
             probs = task.node_probabilities(model, trees)
             total = probs if total is None else [a + b for a, b in zip(total, probs)]
         return [p / len(teachers) for p in total]
@@ -143,7 +167,7 @@ class TreeSentimentTask(Task):
 
     # -- inference -------------------------------------------------------------------------------
     def node_probabilities(self, model: torch.nn.Module, trees: list[Tree]) -> list[torch.Tensor]:
-        """Per tree, a (nodes, 5) tensor of label probabilities in post-order."""
+        """Per tree, a (nodes, labels) tensor of label probabilities in post-order."""
         rows = self._encode(trees)
         out: list[torch.Tensor] = [torch.empty(0)] * len(rows)
         device = next(model.parameters()).device
@@ -178,17 +202,18 @@ class TreeSentimentTask(Task):
         gold = [torch.tensor(encode_tree(t, self.vocab)["labels"]) for t in data.trees]
         all_p, all_g = torch.cat(probs), torch.cat(gold)
         if plot:
-            conf = confusion_matrix(all_g.tolist(), all_p.argmax(-1).tolist(), len(self.label_names))
+            keep = all_g != 2 if self.binary else torch.ones_like(all_g, dtype=torch.bool)
+            gold_ids = (all_g[keep] > 2).long() if self.binary else all_g
+            conf = confusion_matrix(gold_ids.tolist(), all_p[keep].argmax(-1).tolist(), len(self.label_names))
             plot_confusion(conf, self.label_names, plot, title=f"{data.source} (all phrases)")
         root_p = torch.stack([p[-1] for p in probs])
         root_g = torch.stack([g[-1] for g in gold])
-        return {
+        fine = {} if self.binary else {
             "phrase_fine": accuracy(all_g.tolist(), all_p.argmax(-1).tolist()),
             "root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist()),
-            "phrase_binary": _binary(all_p, all_g),
-            "root_binary": _binary(root_p, root_g),
-            "count": len(data.trees),
         }
+        return {**fine, "phrase_binary": _binary(all_p, all_g), "root_binary": _binary(root_p, root_g),
+                "count": len(data.trees)}
 
     def _evaluate_parsed(self, model: torch.nn.Module, data: TreeSet, parser: tuple[Task, torch.nn.Module]
                          ) -> dict[str, float]:
@@ -201,8 +226,8 @@ class TreeSentimentTask(Task):
         probs = self.node_probabilities(model, parsed)
         root_p = torch.stack([p[-1] for p in probs])
         root_g = torch.tensor([int(t.label()) for t in data.trees])
-        return {"root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist()),
-                "root_binary": _binary(root_p, root_g),
+        fine = {} if self.binary else {"root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist())}
+        return {**fine, "root_binary": _binary(root_p, root_g),
                 "parse_unlabeled_f1": shapes["unlabeled_f1"], "count": len(data.trees)}
 
     def answer(self, model: torch.nn.Module, inputs: Any, parser: tuple[Task, torch.nn.Module] | None = None,
@@ -259,7 +284,9 @@ class TreeSentimentTask(Task):
         for pos, row in zip(nodes, probs.tolist()):
             best = max(range(len(row)), key=row.__getitem__)
             node = labelled[pos]
-            node.set_label(str(best))
+            # A binary model's labels are written as SST's negative (1) and positive (3), so the tree
+            # reads and draws like any SST tree.
+            node.set_label(str((1, 3)[best] if self.binary else best))
             phrases.append({"text": " ".join(tree_tokens(node)), "label": names[best], "score": row[best],
                             "scores": dict(zip(names, row))})
         root = phrases[-1]

@@ -29,6 +29,16 @@ def test_rntn_learns_real_sst(tmp_path):
     assert metrics["phrase_fine"] > 77 and metrics["root_fine"] > 35, metrics
 
 
+def test_binary_rntn_learns_real_sst(tmp_path):
+    out = tmp_path / "rntn2"
+    res = run_cli("train", str(ROOT / "recipes/trees/sst2_rntn.yaml"), "--out", str(out), *FAST,
+                  "--set", "train.epochs=2", timeout=1800)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads(run_cli("evaluate", str(out), "--data", "sst:dev", "--json").stdout)
+    assert metrics["count"] == 1101 and "root_fine" not in metrics
+    assert metrics["root_binary"] > 75 and metrics["phrase_binary"] > 80, metrics  # chance: about 50
+
+
 def test_translator_learns_real_multi30k(tmp_path):
     out = tmp_path / "mt"
     # The recipe's weight average spans ~500 steps: over a 400-step run it would still lean on the initial weights.

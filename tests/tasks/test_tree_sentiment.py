@@ -3,6 +3,8 @@ import json
 import pytest
 import torch
 
+from nltk import Tree
+
 import nlpseq
 from nlpseq.errors import InputError
 
@@ -108,7 +110,55 @@ def test_distilled_loss_mixes_gold_and_teacher_cross_entropy(rntn_run, tmp_path)
     assert model(batch)["loss"].item() == pytest.approx((gold / 3).item(), rel=1e-5)
 
 
+BINARY = ["--set", "data.labels=binary", "--set", "train.metric=root_binary"]
+
+
+@pytest.fixture(scope="module")
+def binary_run(tmp_path_factory):
+    from ..conftest import train_once
+
+    return train_once(tmp_path_factory, RECIPE, "rntn_binary", *BINARY)
+
+
+def test_binary_labels_drop_neutral_roots_and_leave_neutral_phrases_unlabelled(tmp_path):
+    from nlpseq.data.trees import read_sentiment_trees
+
+    task = _prepared(["data.labels=binary", "train.metric=root_binary"], tmp_path)
+    train, _ = task.prepare()
+    trees = read_sentiment_trees(ROOT / "data" / "sentiment-sample" / "train.txt")
+    kept = [t for t in trees if t.label() != "2"]
+    assert 0 < len(kept) < len(trees) and len(train.lengths) == len(kept)
+    batch = train.make_batch(list(range(len(kept))))
+    # Post-order node labels of the kept trees, mapped: 0-1 -> 0, 3-4 -> 1, 2 -> ignored.
+    post = torch.tensor([lab for t in kept for lab in _postorder_labels(t)])
+    assert (post == 2).any() and (post != 2).any()
+    expected = torch.where(post == 2, -100, (post > 2).long())
+    assert batch["labels"][batch["positions"]].tolist() == expected.tolist()
+
+
+def _postorder_labels(tree):
+    return [int(tree[p].label()) for p in tree.treepositions("postorder") if not isinstance(tree[p], str)]
+
+
+def test_binary_model_reports_binary_metrics_and_answers_in_two_labels(binary_run, rntn_run):
+    metrics = json.loads(run_cli("evaluate", str(binary_run), "--json").stdout)
+    assert set(metrics) >= {"phrase_binary", "root_binary"} and "root_fine" not in metrics
+    assert metrics["root_binary"] > 75, metrics
+    pipe = nlpseq.pipeline("sentiment", model=binary_run)
+    assert pipe.labels == ["negative", "positive"]
+    (ans,) = pipe(TREE)
+    assert ans["label"] == "positive" and set(ans["scores"]) == {"negative", "positive"}
+    # Written with SST's own negative (1) and positive (3), so the tree reads and draws as SST.
+    assert {p.label() for p in Tree.fromstring(ans["tree"]).subtrees()} <= {"1", "3"}
+    # A five-class teacher cannot teach a binary student.
+    res = run_cli("train", str(RECIPE), "--out", str(binary_run.parent / "student"), *BINARY, "--set",
+                  f"data.teachers=[{rntn_run}]", "--set", "model.distill_weight=0.5")
+    assert res.returncode != 0 and "data.labels must agree" in res.stderr and "Traceback" not in res.stderr
+
+
 @pytest.mark.parametrize("sets, message", [
+    (["data.labels=binary"], "set train.metric"),
+    (["data.labels=binary", "train.metric=root_fine"], "set train.metric"),
     (["model.distill_weight=0.5"], "go together"),
     (["data.teachers=[RUN]"], "go together"),
     (["data.teachers=[NOWHERE]", "model.distill_weight=0.5"], "NOWHERE"),
