@@ -14,6 +14,11 @@ SST_LABELS = ("very negative", "negative", "neutral", "positive", "very positive
 BINARY_LABELS = ("negative", "positive")  # SST with neutral dropped: labels 0-1 and 3-4
 
 
+def binary_label(fine: int) -> int | None:
+    """SST's 0-4 as an index into :data:`BINARY_LABELS`; None for neutral (2), which has no binary label."""
+    return None if fine == 2 else int(fine > 2)
+
+
 def iter_bracketed(text: str, source: str = "<string>") -> Iterator[tuple[int, str]]:
     """(line number, expression) for each top-level bracketed expression of ``text``.
 

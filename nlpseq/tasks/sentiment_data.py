@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..data.corpora import resolve_ref
 from ..data.readers import iter_package_files, read_labelled_lines
-from ..data.trees import BINARY_LABELS, SST_LABELS, read_sentiment_trees, tree_tokens
+from ..data.trees import BINARY_LABELS, SST_LABELS, binary_label, read_sentiment_trees, tree_tokens
 from ..errors import DataError
 
 
@@ -29,9 +29,7 @@ def sst_label_names(scheme: str) -> tuple[str, ...]:
 
 
 def _to_scheme(fine: int, scheme: str) -> int | None:
-    if scheme == "fine":
-        return fine
-    return None if fine == 2 else int(fine > 2)
+    return fine if scheme == "fine" else binary_label(fine)
 
 
 def read_sst(path: Path, scheme: str, phrases: bool) -> LabelledSet:

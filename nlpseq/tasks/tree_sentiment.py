@@ -12,8 +12,8 @@ from ..data.batching import bucket_by_length
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
 from ..data.treebatch import collate_trees, encode_tree
-from ..data.trees import (BINARY_LABELS, SST_LABELS, check_sentiment_tree, parse_tree, read_sentiment_trees,
-                          tree_tokens)
+from ..data.trees import (BINARY_LABELS, SST_LABELS, binary_label, check_sentiment_tree, parse_tree,
+                          read_sentiment_trees, tree_tokens)
 from ..errors import InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
 from ..recipe import Recipe, Section
@@ -42,7 +42,8 @@ def _binary(probs: torch.Tensor, gold: torch.Tensor) -> float:
 
 def _binary_label(fine: str) -> int:
     """SST's 0-4 as negative (0) / positive (1); neutral gets the label cross-entropy ignores."""
-    return -100 if fine == "2" else int(int(fine) > 2)
+    label = binary_label(int(fine))
+    return -100 if label is None else label
 
 
 @TASKS.register("tree_sentiment")
@@ -202,9 +203,11 @@ class TreeSentimentTask(Task):
         gold = [torch.tensor(encode_tree(t, self.vocab)["labels"]) for t in data.trees]
         all_p, all_g = torch.cat(probs), torch.cat(gold)
         if plot:
-            keep = all_g != 2 if self.binary else torch.ones_like(all_g, dtype=torch.bool)
-            gold_ids = (all_g[keep] > 2).long() if self.binary else all_g
-            conf = confusion_matrix(gold_ids.tolist(), all_p[keep].argmax(-1).tolist(), len(self.label_names))
+            gold_ids, pred = all_g, all_p.argmax(-1)
+            if self.binary:  # neutral phrases have no binary label
+                keep = all_g != 2
+                gold_ids, pred = (all_g[keep] > 2).long(), pred[keep]
+            conf = confusion_matrix(gold_ids.tolist(), pred.tolist(), len(self.label_names))
             plot_confusion(conf, self.label_names, plot, title=f"{data.source} (all phrases)")
         root_p = torch.stack([p[-1] for p in probs])
         root_g = torch.stack([g[-1] for g in gold])
