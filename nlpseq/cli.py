@@ -176,7 +176,8 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
     from .api import pipeline
 
     pipe = pipeline("sentiment", model=args.run, parser=args.parser)
-    inputs = ([args.tree] if args.tree else []) + args.texts
+    # An empty --tree is an input (and an error), not a request to read standard input.
+    inputs = ([args.tree] if args.tree is not None else []) + args.texts
     if inputs:
         answers = pipe(inputs)
         for ans in answers:

@@ -42,6 +42,12 @@ def test_bad_trees_are_input_errors(rntn_run, bad, message):
         pipe(bad)
 
 
+def test_cli_refuses_an_empty_tree_instead_of_reading_stdin(rntn_run):
+    res = run_cli("sentiment", str(rntn_run), "--tree", "", stdin=TREE + "\n")
+    assert res.returncode == 2 and res.stdout == "", res.stdout
+    assert res.stderr.strip() == "nlpseq: error: input 0 is empty or only whitespace"
+
+
 @pytest.mark.parametrize("suffix", [".svg", ".png"])
 def test_cli_renders_the_labelled_tree(rntn_run, tmp_path, suffix):
     out = tmp_path / f"tree{suffix}"
