@@ -23,9 +23,10 @@ def test_sst_bilstm_learns_real_sst(tmp_path):
 @pytest.mark.parametrize("recipe, floors", [
     ("sst_rntn.yaml", {"phrase_fine": 77, "root_fine": 35}),
     ("sst2_rntn.yaml", {"phrase_binary": 80, "root_binary": 75}),  # binary labels only; chance about 50
+    ("sst_treelstm.yaml", {"phrase_fine": 77, "root_fine": 35}),
 ])
-def test_rntn_learns_real_sst(tmp_path, recipe, floors):
-    out = tmp_path / "rntn"
+def test_tree_model_learns_real_sst(tmp_path, recipe, floors):
+    out = tmp_path / "tree_model"
     res = run_cli("train", str(ROOT / "recipes/trees" / recipe), "--out", str(out), *FAST,
                   "--set", "train.epochs=2", timeout=1800)
     assert res.returncode == 0, res.stderr
