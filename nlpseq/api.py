@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
@@ -12,7 +12,10 @@ from .recipe import Recipe
 from .registry import MODELS, TASKS
 from .run import RunDir
 from .tasks.base import Task
-from .train.trainer import Trainer, seed_everything, select_device
+from .train.trainer import TrainData, Trainer, seed_everything, select_device
+
+if TYPE_CHECKING:
+    from .train.distributed import Distributed
 
 
 def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDir:
@@ -29,8 +32,24 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
 
     dist = from_environment(recipe.train.device)
     run = RunDir(out)
-    if dist.is_main:
+    found = set(os.listdir(out)) if os.path.isdir(out) else None
+    if dist.is_main:  # refusing another run's folder happens here, outside the clean-up below
         run = RunDir.create(out, recipe.dump(), resume=resume)
+    try:
+        trainer, train_data = _start(recipe, run, resume, dist)
+    except BaseException:
+        # A run that fails before training (a bad data file, a missing teacher) must not leave a
+        # recipe behind: the corrected command would then be refused as "already holds a run".
+        if dist.is_main:
+            run.discard_new_entries(found)
+        raise
+    trainer.fit(train_data)
+    dist.barrier()
+    return run
+
+
+def _start(recipe: Recipe, run: RunDir, resume: bool, dist: Distributed) -> tuple[Trainer, TrainData]:
+    """Everything between creating the run folder and the first training step: text layer, data, model."""
     dist.barrier()
     if resume and (run / "recipe.yaml").exists():
         from .recipe import build_recipe
@@ -56,9 +75,7 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
         trainer.resume()
     elif dist.is_main:
         run.truncate_metrics(0)  # a folder that held no recipe may hold an unrelated metrics file: start it afresh
-    trainer.fit(train_data)
-    dist.barrier()
-    return run
+    return trainer, train_data
 
 
 def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,19 @@ class RunDir:
         if not (run / RECIPE).exists():
             atomic_write_text(run / RECIPE, recipe_yaml)
         return run
+
+    def discard_new_entries(self, found: set[str] | None) -> None:
+        """Remove what was written here since ``found`` (the folder's entries then; None: it did not exist)."""
+        if not self.path.is_dir():
+            return
+        for entry in self.path.iterdir():
+            if found is None or entry.name not in found:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        if found is None and not any(self.path.iterdir()):
+            self.path.rmdir()
 
     @classmethod
     def open(cls, path: str | os.PathLike, task: str | tuple[str, ...] | None = None) -> "RunDir":

@@ -174,3 +174,4 @@ def test_distillation_misconfigurations_are_one_line_errors(rntn_run, tmp_path, 
     assert res.returncode != 0
     assert message.replace("NOWHERE", "nowhere") in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert not (tmp_path / "out").exists()  # nothing left behind to refuse the corrected command

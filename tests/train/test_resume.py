@@ -74,3 +74,21 @@ def test_a_fresh_run_does_not_append_to_a_stale_metrics_file(tmp_path):
     assert res.returncode == 0, res.stderr
     records = RunDir(out).read_metrics()
     assert records and not any(r.get("stale") for r in records)
+
+
+def test_a_run_that_fails_before_training_leaves_the_folder_as_it_was(tmp_path):
+    """A bad data file stops the run before training; the corrected command then trains into the same folder."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("(3 (2 a) (3 good))\n(2 (2 a) (2 b)\n")
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(out), *TINY_FAST, "--set", f"data.train={bad}")
+    assert res.returncode == 2 and "bad.txt:2" in res.stderr, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(out), *TINY_FAST, "--set", "train.epochs=1")
+    assert res.returncode == 0, res.stderr
+    assert (out / "model.safetensors").exists() and (out / "notes.txt").read_text() == "mine"
+    fresh = tmp_path / "fresh"
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(fresh), *TINY_FAST, "--set", f"data.train={bad}")
+    assert res.returncode == 2 and not fresh.exists()
