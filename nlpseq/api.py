@@ -69,7 +69,7 @@ def _start(recipe: Recipe, run: RunDir, resume: bool, dist: Distributed) -> tupl
     if dist.is_main:
         run.write_info({"nlpseq": __version__, "task": recipe.task, "model": recipe.model_name, **task.info()})
     metric = recipe.train.metric or task.metric
-    evaluate = (lambda m: task.evaluate(m, dev)) if dev is not None else None
+    evaluate = (lambda m: task.dev_evaluate(m, dev)) if dev is not None else None
     trainer = Trainer(model, recipe.train, run, recipe.seed, evaluate, metric, task.higher_is_better, dist)
     if resume:
         trainer.resume()

@@ -44,15 +44,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .sweep import format_table, sweep
+    from .data.halves import split_half_ref
+    from .experiments import parse_seeds, plan_configurations, run_experiment, summarize, write_report
+    from .recipe import load_recipe
 
-    key, sep, values = args.sweep.partition("=")
-    if not sep or not key:
-        raise NlpseqError(f"--sweep {args.sweep}: expected KEY=V1,V2,... such as model.cell=lstm,gru")
-    out = args.out or str(Path("runs") / f"compare_{Path(args.recipe).stem}")
-    rows = sweep(args.recipe, key, [v for v in values.split(",") if v], out, args.set)
-    print(format_table(rows))
-    print(f"runs and compare.json: {out}")
+    seeds = parse_seeds(args.seeds)
+    configs = plan_configurations(args.sweep)
+    # Every configuration is validated before anything trains: a bad value fails in a second, not an hour in.
+    recipes = [load_recipe(args.recipe, [*args.set, *c.overrides]) for c in configs]
+    dev = recipes[0].data.dev  # type: ignore[attr-defined]
+    if args.split_half:
+        if split_half_ref(dev)[1] is not None:
+            raise NlpseqError(f"--split-half: the recipe's dev set '{dev}' is already a half")
+        train_dev, report = f"{dev}@A", [f"{dev}@B", f"{dev}@A"]
+    else:
+        train_dev, report = None, [dev]
+    report = args.data or report
+    if args.jobs < 1:
+        raise NlpseqError(f"--jobs {args.jobs}: at least 1")
+    out = Path(args.out or Path("runs") / f"compare_{Path(args.recipe).stem}")
+    done = 0
+
+    def progress(result) -> None:
+        nonlocal done
+        done += 1
+        print(f"[{done}/{len(configs) * len(seeds) * len(report)}] {result.configuration.name} seed {result.seed}: "
+              + ", ".join(f"{m}={it.value:.2f}" for m, it in result.items.items()), file=sys.stderr, flush=True)
+
+    results = run_experiment(args.recipe, configs, seeds, out, args.set, train_dev, report, args.jobs, args.threads,
+                             on_done=progress)
+    summaries = {ref: summarize(rs, args.resamples) for ref, rs in results.items()}
+    command = "nlpseq " + " ".join(sys.argv[1:]) if sys.argv[0].endswith(("nlpseq", "cli.py")) else "nlpseq compare"
+    paths = write_report(summaries, out, str(args.recipe), command)
+    print((out / "report.md").read_text(encoding="utf-8"))
+    print("written: " + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -88,8 +113,21 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
     if "baselines" in inspect.signature(task.evaluate).parameters:
         options["baselines"] = True  # tasks whose baselines come with every evaluation (forecasting)
+    if args.bootstrap is not None and args.bootstrap < 1:
+        raise NlpseqError(f"--bootstrap {args.bootstrap}: at least 1 resample")
     t0 = time.perf_counter()
-    metrics = task.evaluate(model, data, plot=plot, **options)
+    if args.bootstrap or args.save_items:
+        from .metrics.resampling import bootstrap_interval
+
+        metrics, items = task.evaluate_items(model, data, plot=plot, **options)
+        if args.save_items:
+            from .experiments.runner import save_items
+
+            save_items(items, args.save_items)
+        for name, item in items.items() if args.bootstrap else ():
+            metrics[f"{name}_ci95"] = list(bootstrap_interval(item, args.bootstrap))
+    else:
+        metrics = task.evaluate(model, data, plot=plot, **options)
     metrics.setdefault("items_per_s", metrics.get("count", 0) / max(time.perf_counter() - t0, 1e-9))
     for name in args.baseline or []:
         if not hasattr(task, "evaluate_baseline"):
@@ -99,7 +137,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(metrics))
     else:
         for k, v in metrics.items():
-            if isinstance(v, dict):
+            if k.endswith("_ci95"):
+                continue
+            if f"{k}_ci95" in metrics:
+                lo, hi = metrics[f"{k}_ci95"]
+                print(f"{k:>14}: {v:.2f}  [{lo:.2f}, {hi:.2f}] 95% bootstrap interval ({args.bootstrap} resamples)")
+            elif isinstance(v, dict):
                 print(f"{k}: " + ", ".join(f"{a}={b:.2f}" for a, b in v.items()))
             else:
                 print(f"{k:>14}: {v:.2f}" if isinstance(v, float) else f"{k:>14}: {v}")
@@ -309,11 +352,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.set_defaults(func=_cmd_train)
 
-    c = sub.add_parser("compare", help="train a recipe once per value of a key and print one table")
+    c = sub.add_parser("compare", help="train every configuration x seed; report means, intervals and paired tests")
     c.add_argument("recipe")
-    c.add_argument("--sweep", required=True, metavar="KEY=V1,V2,...", help="such as model.cell=lstm,gru,sru")
+    c.add_argument("--seeds", default="1-5", help="seeds to train each configuration with (default 1-5; or 1,3,7)")
+    c.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="values of a key, one configuration each (repeat for a product), such as model.dropout=0,0.3")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key")
-    c.add_argument("--out", help="folder of the runs (default: runs/compare_<recipe name>)")
+    c.add_argument("--out", help="folder of the runs and the report (default: runs/compare_<recipe name>)")
+    c.add_argument("--jobs", type=int, default=1, help="runs trained at once, the cores split between them")
+    c.add_argument("--threads", type=int, help="torch threads per run (default: the cores divided by --jobs)")
+    c.add_argument("--split-half", action="store_true",
+                   help="select weights on half A of the recipe's dev set; report on half B (and A, to show the bias)")
+    c.add_argument("--data", action="append", help="score on this data instead (repeatable)")
+    c.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the paired tests")
     c.set_defaults(func=_cmd_compare)
 
     e = sub.add_parser("evaluate", help="score a run on a data set")
@@ -325,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--ref", help="translation: reference file")
     e.add_argument("--beam", type=int, help="translation: beam size (1 = greedy; default: the recipe's)")
     _decode_arguments(e, "translation: ")
+    e.add_argument("--bootstrap", type=int, metavar="N",
+                   help="print a 95%% bootstrap confidence interval beside every metric, from N resamples of the items")
+    e.add_argument("--save-items", metavar="FILE.npz", help="write per-item metric statistics (nlpseq compare reads them)")
     e.add_argument("--parser", metavar="PARSER_RUN", help="tree sentiment: score on trees this parser builds")
     e.add_argument("--decode", choices=["cky", "greedy"], help="parser: tree search (default: the recipe's)")
     e.set_defaults(func=_cmd_evaluate)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import RecipeError, did_you_mean
 from .registry import MODELS, TASKS
@@ -43,7 +43,9 @@ class TrainConfig(Section):
     adagrad_reset: int | None = Field(None, ge=1)  # epochs between resets of AdaGrad's squared-gradient sums (CoreNLP's RNTN: 1)
     weight_decay: float = 0.0  # decoupled decay (Loshchilov & Hutter); needs optimizer adamw
     l2: float = 0.0  # L2 penalty 0.5 * l2 * ||w||^2 added to the loss (weights, not biases)
-    schedule: Literal["constant", "warmup_linear", "inverse_sqrt", "plateau"] = "constant"
+    # budget_linear / budget_cosine: the rate falls from lr to min_lr as the budget is spent, the budget
+    # being whichever of max_minutes, max_steps and epochs runs out first (so on a slow machine too)
+    schedule: Literal["constant", "warmup_linear", "inverse_sqrt", "plateau", "budget_linear", "budget_cosine"] = "constant"
     warmup_steps: int = 0
     plateau_factor: float = 0.5
     plateau_patience: int = 1
@@ -54,8 +56,13 @@ class TrainConfig(Section):
     clip_value: float | None = None  # clip each gradient element to [-v, v]
     log_every: int = 50  # optimizer steps between training-loss records
     eval_every: int | None = None  # optimizer steps between dev evaluations; null: once per epoch
+    eval_every_minutes: float | None = Field(None, gt=0)  # also evaluate when this much training time passed since the last
     patience: int | None = None  # stop after this many evaluations without a better dev metric
     metric: str | None = None  # dev metric that selects the best weights; null: the task's default
+    # which weights are saved as model.safetensors: best (the best dev metric), loss (the lowest dev
+    # loss), last (the final weights) or average (the mean of the last average_last checkpoints' weights)
+    select: Literal["best", "loss", "last", "average"] = "best"
+    average_last: int = Field(5, ge=1)
     checkpoint_every: int | None = None  # steps between resumable checkpoints; null: at each evaluation
     keep_checkpoints: int = 2
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -65,6 +72,13 @@ class TrainConfig(Section):
     keep_freed_memory: bool = True  # glibc keeps freed blocks for reuse: no page faults on large batches
     tensorboard: bool = True
     progress: bool = True
+
+    @model_validator(mode="after")
+    def _average_needs_checkpoints(self) -> "TrainConfig":
+        if self.select == "average" and self.keep_checkpoints < self.average_last:
+            raise ValueError(f"select: average over the last {self.average_last} checkpoints needs "
+                             f"keep_checkpoints >= {self.average_last} (got {self.keep_checkpoints})")
+        return self
 
 
 _TOP_KEYS = {"task", "seed", "description", "data", "text", "model", "train", "decode"}

@@ -10,6 +10,8 @@ from typing import Any, ClassVar, Iterable
 
 import torch
 
+from ..errors import NlpseqError
+from ..metrics.resampling import ItemStats
 from ..recipe import Recipe, Section, build_recipe
 from ..registry import MODELS
 from ..run import RunDir
@@ -83,6 +85,21 @@ class Task:
 
     def evaluate(self, model: torch.nn.Module, data: Any) -> dict[str, float]:
         raise NotImplementedError
+
+    def dev_evaluate(self, model: torch.nn.Module, data: Any) -> dict[str, float]:
+        """The evaluation run during training (a task may make it cheaper than :meth:`evaluate`)."""
+        return self.evaluate(model, data)
+
+    def evaluate_items(self, model: torch.nn.Module, data: Any, plot: str | None = None, **options: Any
+                       ) -> tuple[dict[str, float], dict[str, ItemStats]]:
+        """:meth:`evaluate`'s metrics and, for those that resample, per-item sufficient statistics
+        (:class:`~nlpseq.metrics.resampling.ItemStats`): what confidence intervals and paired tests need.
+
+        Raises:
+            NlpseqError: the task keeps no per-item statistics.
+        """
+        raise NlpseqError(f"task '{self.name}' keeps no per-item statistics (bootstrap intervals and "
+                          "nlpseq compare's paired tests cover sentiment, tree_sentiment and translation)")
 
     def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
         """JSON-ready answers for raw inputs; invalid inputs raise :class:`~nlpseq.errors.InputError`."""

@@ -9,8 +9,10 @@ import torch
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
+from ..data.halves import split_half_ref
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, macro_f1, plot_confusion
+from ..metrics.resampling import ItemStats
 from ..recipe import Section
 from ..registry import TASKS
 from ..run import VOCAB
@@ -63,11 +65,14 @@ class SentimentTask(Task):
             if d.corpus != "sst":
                 raise RecipeError(f"data.{part}: a file path is needed for corpus '{d.corpus}'")
             ref = f"sst:{part}"
+        ref, half = split_half_ref(ref)
         path = resolve_ref(ref)
         if d.corpus == "sst" or looks_like_trees(path):
             if d.corpus != "sst":
                 raise DataError(f"{path}: holds trees, but this model was trained on '{d.corpus}'")
-            return read_sst(path, d.labels, d.phrases and part == "train")
+            return read_sst(path, d.labels, d.phrases and part == "train", half)
+        if half:
+            raise DataError(f"{ref}@{half}: halves (@A, @B) are taken of tree files and parallel corpora only")
         if d.corpus == "tsv":
             data, names = read_tsv(path, self.label_names or None)
             self.label_names = names
@@ -172,8 +177,28 @@ class SentimentTask(Task):
         return self._read(ref if ref is not None else self.recipe.data.dev, "dev")
 
     def evaluate(self, model: torch.nn.Module, data: LabelledSet, plot: str | None = None) -> dict[str, float]:
+        return self.evaluate_items(model, data, plot)[0]
+
+    def evaluate_items(self, model: torch.nn.Module, data: LabelledSet, plot: str | None = None, **options: Any
+                       ) -> tuple[dict[str, float], dict[str, ItemStats]]:
+        """Metrics and, per text, the sufficient statistics of each accuracy (a text is one item)."""
         probs = self._probabilities(model, self._tokens(data))
-        return self.score(probs, data, plot)
+        metrics = self.score(probs, data, plot)
+        gold = torch.tensor(data.labels)
+        right = (probs.argmax(-1) == gold).double()
+        ones = torch.ones_like(right)
+        items = {"accuracy": ItemStats.ratio(right, ones)}
+        if "root_fine" in metrics:
+            items["root_fine"] = items["accuracy"]
+        if "root_binary" in metrics and len(self.label_names) == 5:
+            fine = torch.tensor(data.fine_gold)
+            pos = probs[:, 3:].sum(-1) > probs[:, :2].sum(-1)
+            items["root_binary"] = ItemStats.ratio(((fine != 2) & (pos == (fine > 2))).double(), (fine != 2).double())
+        elif "root_binary" in metrics:
+            items["root_binary"] = items["accuracy"]
+        # The training objective per text: what train.select: loss compares.
+        metrics["loss"] = float(-probs.clamp_min(1e-12).log().gather(1, gold.unsqueeze(1)).mean()) if len(gold) else 0.0
+        return metrics, items
 
     def score(self, probs: torch.Tensor, data: LabelledSet, plot: str | None = None) -> dict[str, float]:
         """Metrics of class probabilities against ``data``; SST gets the root metrics of Socher et al. (2013)."""

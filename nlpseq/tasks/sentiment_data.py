@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.corpora import resolve_ref
+from ..data.halves import take_half
 from ..data.readers import iter_package_files, read_labelled_lines
 from ..data.trees import BINARY_LABELS, SST_LABELS, binary_label, read_sentiment_trees, tree_tokens
 from ..errors import DataError
@@ -32,14 +33,15 @@ def _to_scheme(fine: int, scheme: str) -> int | None:
     return fine if scheme == "fine" else binary_label(fine)
 
 
-def read_sst(path: Path, scheme: str, phrases: bool) -> LabelledSet:
-    """Roots (or every phrase, deduplicated) of an SST file, labelled by ``scheme`` (fine|binary)."""
+def read_sst(path: Path, scheme: str, phrases: bool, half: str | None = None) -> LabelledSet:
+    """Roots (or every phrase, deduplicated) of an SST file, labelled by ``scheme`` (fine|binary);
+    with ``half`` (A or B), of that half of the file's trees (:mod:`nlpseq.data.halves`)."""
     from nltk.tokenize import TreebankWordDetokenizer
 
     detok = TreebankWordDetokenizer()
-    out = LabelledSet([], [], [], [], str(path))
+    out = LabelledSet([], [], [], [], f"{path}@{half}" if half else str(path))
     seen: set[tuple[tuple[str, ...], int]] = set()
-    for tree in read_sentiment_trees(path):
+    for tree in take_half(read_sentiment_trees(path), half):
         nodes = tree.subtrees() if phrases else [tree]
         for node in nodes:
             fine = int(node.label())

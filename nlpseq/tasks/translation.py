@@ -17,10 +17,12 @@ from pydantic import Field
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
+from ..data.halves import split_half_ref, take_half
 from ..data.readers import iter_parallel, read_parallel
 from ..decode import beam_search, endings_needed, greedy_search, mbr_rank
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.bleu import bleu_chrf
+from ..metrics.resampling import ItemStats
 from ..recipe import Section
 from ..registry import TASKS
 from ..run import TOKENIZER
@@ -101,9 +103,10 @@ class TranslationTask(Task):
                         f"{ref}.{d.src} and {ref}.{d.tgt} (optionally .gz)")
 
     def read_pairs(self, ref: str) -> ParallelSet:
+        ref, half = split_half_ref(ref)
         src, tgt = self._pair_paths(ref)
-        pairs = read_parallel(src, tgt)
-        return ParallelSet([s for s, _ in pairs], [t for _, t in pairs], f"{src} -> {tgt}")
+        pairs = take_half(read_parallel(src, tgt), half)
+        return ParallelSet([s for s, _ in pairs], [t for _, t in pairs], f"{src} -> {tgt}" + (f" @{half}" if half else ""))
 
     def _tokenizer_paths(self):
         folder = self.run / TOKENIZER
@@ -250,12 +253,24 @@ class TranslationTask(Task):
 
     def evaluate(self, model: torch.nn.Module, data: ParallelSet, plot: str | None = None,
                  beam: int | None = None) -> dict[str, Any]:
-        beam = self.decode_cfg.dev_beam if beam is None else beam
+        """BLEU, chrF and the validation loss; ``beam`` None: the recipe's ``decode.beam``."""
+        return self.evaluate_items(model, data, plot, beam)[0]
+
+    def dev_evaluate(self, model: torch.nn.Module, data: ParallelSet) -> dict[str, Any]:
+        """The evaluation run during training: at ``decode.dev_beam`` (greedy by default), for speed."""
+        return self.evaluate(model, data, beam=self.decode_cfg.dev_beam)
+
+    def evaluate_items(self, model: torch.nn.Module, data: ParallelSet, plot: str | None = None,
+                       beam: int | None = None, **options: Any) -> tuple[dict[str, Any], dict[str, ItemStats]]:
+        """Metrics and, per sentence, sacrebleu's BLEU and chrF statistics (a sentence is one item)."""
+        beam = self.decode_cfg.beam if beam is None else beam
         t0 = time.perf_counter()
         hyps = [h[0]["translation"] for h in self.translate(model, data.sources, beam=beam)]
         seconds = time.perf_counter() - t0
-        return {**bleu_chrf(hyps, data.references), "loss": self.loss(model, data), "count": len(hyps), "beam": beam,
-                "sentences_per_s": len(hyps) / max(seconds, 1e-9)}
+        metrics = {**bleu_chrf(hyps, data.references), "loss": self.loss(model, data), "count": len(hyps),
+                   "beam": beam, "sentences_per_s": len(hyps) / max(seconds, 1e-9)}
+        items = {kind: ItemStats.sacrebleu(kind, hyps, data.references) for kind in ("bleu", "chrf")}
+        return metrics, items
 
     def loss(self, model: torch.nn.Module, data: ParallelSet, batch_tokens: int = 6000) -> float:
         """The training objective on ``data`` (teacher-forced, per target piece): the validation loss curve."""

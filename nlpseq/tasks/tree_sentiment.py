@@ -11,11 +11,13 @@ from nltk import Tree
 from ..data.batching import bucket_by_length
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
+from ..data.halves import split_half_ref, take_half
 from ..data.treebatch import collate_trees, encode_tree
 from ..data.trees import (BINARY_LABELS, SST_LABELS, binary_label, check_sentiment_tree, parse_tree,
                           read_sentiment_trees, tree_tokens)
 from ..errors import InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
+from ..metrics.resampling import ItemStats
 from ..recipe import Recipe, Section
 from ..registry import TASKS
 from ..run import VOCAB
@@ -31,13 +33,24 @@ class TreeSet:
     source: str
 
 
-def _binary(probs: torch.Tensor, gold: torch.Tensor) -> float:
-    """Accuracy on non-neutral gold labels (SST's 0-4), predicting by negative vs positive probability
-    mass: of labels 0-1 against 3-4 for a five-class model, of its two labels for a binary one."""
+def _binary_right(probs: torch.Tensor, gold: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(right, counted) per node for binary accuracy: only non-neutral gold labels (SST's 0-4) count,
+    predicted by negative vs positive probability mass: of labels 0-1 against 3-4 for a five-class
+    model, of its two labels for a binary one."""
     keep = gold != 2
-    p = probs[keep]
-    pred = p[:, 3:].sum(-1) > p[:, :2].sum(-1) if p.size(-1) == len(SST_LABELS) else p[:, 1] > p[:, 0]
-    return accuracy((gold[keep] > 2).tolist(), pred.tolist())
+    pos = probs[:, 3:].sum(-1) > probs[:, :2].sum(-1) if probs.size(-1) == len(SST_LABELS) else probs[:, 1] > probs[:, 0]
+    return (keep & (pos == (gold > 2))).double(), keep.double()
+
+
+def _node_loss(probs: torch.Tensor, gold: torch.Tensor, binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(negative log-likelihood, counted) per node of the gold label the model was trained on."""
+    if binary:
+        keep = gold != 2
+        target = (gold > 2).long()
+    else:
+        keep, target = torch.ones_like(gold, dtype=torch.bool), gold
+    nll = -probs.clamp_min(1e-12).log().gather(1, target.clamp(0, probs.size(1) - 1).unsqueeze(1)).squeeze(1)
+    return torch.where(keep, nll.double(), 0.0), keep.double()
 
 
 def _binary_label(fine: str) -> int:
@@ -81,8 +94,9 @@ class TreeSentimentTask(Task):
         return self.ngrams.batch([tokens])[0]
 
     def _read(self, ref: str) -> TreeSet:
+        ref, half = split_half_ref(ref)
         path = resolve_ref(ref)
-        return TreeSet(read_sentiment_trees(path), str(path))
+        return TreeSet(take_half(read_sentiment_trees(path), half), f"{path}@{half}" if half else str(path))
 
     def _encode(self, trees: list[Tree]) -> list[dict]:
         low = self.recipe.text.lowercase
@@ -199,24 +213,41 @@ class TreeSentimentTask(Task):
         builds from each sentence's words (phrases then differ from the gold ones and are not scored)."""
         if parser is not None:
             return self._evaluate_parsed(model, data, parser)
+        return self.evaluate_items(model, data, plot)[0]
+
+    def evaluate_items(self, model: torch.nn.Module, data: TreeSet, plot: str | None = None, **options: Any
+                       ) -> tuple[dict[str, float], dict[str, ItemStats]]:
+        """Metrics on gold trees and, per tree, their sufficient statistics (a tree is one item)."""
+        if options.get("parser") is not None:
+            raise InputError("per-item statistics are kept for gold trees only, not for parsed ones")
         probs = self.node_probabilities(model, data.trees)
         gold = [torch.tensor(encode_tree(t, self.vocab)["labels"]) for t in data.trees]
-        all_p, all_g = torch.cat(probs), torch.cat(gold)
         if plot:
+            all_p, all_g = torch.cat(probs), torch.cat(gold)
             gold_ids, pred = all_g, all_p.argmax(-1)
             if self.binary:  # neutral phrases have no binary label
                 keep = all_g != 2
                 gold_ids, pred = (all_g[keep] > 2).long(), pred[keep]
             conf = confusion_matrix(gold_ids.tolist(), pred.tolist(), len(self.label_names))
             plot_confusion(conf, self.label_names, plot, title=f"{data.source} (all phrases)")
-        root_p = torch.stack([p[-1] for p in probs])
-        root_g = torch.stack([g[-1] for g in gold])
-        fine = {} if self.binary else {
-            "phrase_fine": accuracy(all_g.tolist(), all_p.argmax(-1).tolist()),
-            "root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist()),
-        }
-        return {**fine, "phrase_binary": _binary(all_p, all_g), "root_binary": _binary(root_p, root_g),
-                "count": len(data.trees)}
+        rows: dict[str, list[tuple[float, float]]] = {k: [] for k in
+                                                       ("phrase_fine", "root_fine", "phrase_binary", "root_binary")}
+        nll, nodes = 0.0, 0.0
+        for p, g in zip(probs, gold):
+            right = (p.argmax(-1) == g).double()
+            rows["phrase_fine"].append((float(right.sum()), len(g)))
+            rows["root_fine"].append((float(right[-1]), 1.0))
+            b_right, b_count = _binary_right(p, g)
+            rows["phrase_binary"].append((float(b_right.sum()), float(b_count.sum())))
+            rows["root_binary"].append((float(b_right[-1]), float(b_count[-1])))
+            node_nll, counted = _node_loss(p, g, self.binary)
+            nll, nodes = nll + float(node_nll.sum()), nodes + float(counted.sum())
+        if self.binary:
+            del rows["phrase_fine"], rows["root_fine"]
+        items = {k: ItemStats.ratio([r for r, _ in v], [c for _, c in v]) for k, v in rows.items()}
+        metrics = {k: items[k].value for k in rows}
+        # The loss is the one the model trains on, per labelled node (train.select: loss reads it).
+        return {**metrics, "loss": nll / max(nodes, 1.0), "count": len(data.trees)}, items
 
     def _evaluate_parsed(self, model: torch.nn.Module, data: TreeSet, parser: tuple[Task, torch.nn.Module]
                          ) -> dict[str, float]:
@@ -230,7 +261,8 @@ class TreeSentimentTask(Task):
         root_p = torch.stack([p[-1] for p in probs])
         root_g = torch.tensor([int(t.label()) for t in data.trees])
         fine = {} if self.binary else {"root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist())}
-        return {**fine, "root_binary": _binary(root_p, root_g),
+        right, counted = _binary_right(root_p, root_g)
+        return {**fine, "root_binary": 100.0 * float(right.sum()) / max(float(counted.sum()), 1.0),
                 "parse_unlabeled_f1": shapes["unlabeled_f1"], "count": len(data.trees)}
 
     def answer(self, model: torch.nn.Module, inputs: Any, parser: tuple[Task, torch.nn.Module] | None = None,

@@ -88,3 +88,25 @@ def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
             # Renamed aside, so that pruning never keeps it in place of a good one.
             os.replace(ckpt, ckpt.with_name(f".damaged-{ckpt.name}"))
     return None
+
+
+def average_checkpoints(run: RunDir, last: int) -> dict[str, torch.Tensor]:
+    """The element-wise mean of the weights of the newest ``last`` complete checkpoints (fewer when
+    the run wrote fewer); integer tensors (counts) come from the newest one.
+
+    Averaging the end of a run's trajectory smooths out the noise of its last steps without
+    picking one point by a noisy dev metric (as Vaswani et al. 2017 average their last checkpoints).
+    """
+    from safetensors.torch import load_file
+
+    paths = list_checkpoints(run)[-last:]
+    if not paths:
+        raise FileNotFoundError(f"{run.path}: no checkpoint to average")
+    states = [load_file(str(p / "model.safetensors")) for p in paths]
+    out = {}
+    for name, newest in states[-1].items():
+        if torch.is_floating_point(newest):
+            out[name] = torch.stack([s[name].double() for s in states]).mean(0).to(newest.dtype)
+        else:
+            out[name] = newest
+    return out

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Callable
+
 import torch
 
 from ..errors import RecipeError
@@ -69,15 +72,30 @@ def reset_adagrad(optimizer: torch.optim.Optimizer) -> None:
                 state["sum"].fill_(group.get("initial_accumulator_value", 0.0))
 
 
+def budget_factor(kind: str, used: float) -> float:
+    """The share of the way from ``min_lr`` to ``lr`` at which a budget schedule stands when ``used``
+    (0..1) of the budget is spent: ``budget_linear`` falls linearly to 0 (Li, Yumer & Ramanan, ICLR
+    2020), ``budget_cosine`` along half a cosine."""
+    used = min(max(used, 0.0), 1.0)
+    if kind == "budget_linear":
+        return 1.0 - used
+    return 0.5 * (1.0 + math.cos(math.pi * used))
+
+
 class Schedule:
     """Learning-rate schedule stepped once per optimizer step (``plateau``: once per evaluation).
 
-    Its state is plain numbers, so it is saved and restored with the checkpoint.
+    Its state is plain numbers, so it is saved and restored with the checkpoint. The budget
+    schedules read how much of the training budget is spent from ``budget_used`` (a callable
+    returning 0..1, set by the trainer), so the rate reaches ``min_lr`` when the budget runs out,
+    on a fast machine or a slow one.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, cfg: TrainConfig,
+                 budget_used: Callable[[], float] | None = None) -> None:
         self.opt, self.cfg = optimizer, cfg
         self.base_lr = cfg.lr
+        self.budget_used = budget_used or (lambda: 0.0)
         self.scale = 1.0  # plateau reductions so far
         self.best: float | None = None
         self.bad = 0
@@ -96,8 +114,18 @@ class Schedule:
             return warm * self.scale
         return 1.0
 
+    def refresh(self) -> None:
+        """Set the rate again from the schedule's inputs (the budget spent may have been unknown before)."""
+        self._apply()
+
     def _apply(self) -> None:
-        lr = max(self.cfg.min_lr, self.base_lr * self._factor())
+        if self.cfg.schedule.startswith("budget_"):
+            w = self.cfg.warmup_steps
+            warm = min(1.0, (self.step_num + 1) / w) if w > 0 else 1.0
+            share = budget_factor(self.cfg.schedule, self.budget_used())
+            lr = warm * (self.cfg.min_lr + (self.base_lr - self.cfg.min_lr) * share)
+        else:
+            lr = max(self.cfg.min_lr, self.base_lr * self._factor())
         for group in self.opt.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
 

@@ -21,7 +21,7 @@ import torch
 from ..data.batching import bucket_by_length
 from ..errors import RecipeError
 from ..recipe import TrainConfig
-from ..run import TENSORBOARD, RunDir
+from ..run import TENSORBOARD, WEIGHTS, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import SINGLE, Distributed
 from .memory import keep_freed_memory
@@ -62,6 +62,8 @@ class Progress:
     best: float | None = None
     bad_evals: int = 0
     stopped: bool = False
+    best_loss: float | None = None  # the lowest dev loss so far (train.select: loss)
+    train_seconds: float = 0.0  # training time spent before the last checkpoint, across resumes
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -114,7 +116,9 @@ class Trainer:
         self.evaluate_fn = evaluate
         self.metric, self.higher = metric, higher_is_better
         self.optimizer = build_optimizer(self.model, cfg)
-        self.schedule = Schedule(self.optimizer, cfg)
+        self._epoch_batches = 0  # global micro-batches in the current epoch, once fit has listed them
+        self._started = time.perf_counter()  # minus the seconds spent before a resume (see resume)
+        self.schedule = Schedule(self.optimizer, cfg, budget_used=self.budget_used)
         self.average = None  # the moving average of the weights (train.ema): what is evaluated and saved
         if cfg.ema is not None:
             from torch.optim.swa_utils import AveragedModel
@@ -125,11 +129,12 @@ class Trainer:
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._tb = None
-        self._started = time.perf_counter()
         self._evaluated_at = -1  # the step of the last dev evaluation
+        self._evaluated_clock = 0.0  # training seconds at the last dev evaluation
 
     # -- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
+        self.progress.train_seconds = self.elapsed()
         return {
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
@@ -153,6 +158,10 @@ class Trainer:
         weights, state = found
         self.model.load_state_dict(weights)
         self.optimizer.load_state_dict(state["optimizer"])
+        # Progress first: a budget schedule reads it when its state is restored.
+        self.progress = Progress(**state["progress"])
+        self._started = time.perf_counter() - self.progress.train_seconds
+        self._evaluated_clock = self.progress.train_seconds
         self.schedule.load_state_dict(state["schedule"])
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
@@ -161,7 +170,6 @@ class Trainer:
             if "average" not in state:
                 raise RecipeError("train.ema was turned on after this run's last checkpoint; resume without it")
             self.average.load_state_dict(state["average"])
-        self.progress = Progress(**state["progress"])
         self._reseed_rank()
         if self.dist.is_main:
             self.run.truncate_metrics(self.progress.step)
@@ -199,16 +207,41 @@ class Trainer:
                 if isinstance(v, (int, float)) and k not in ("step", "epoch", "elapsed_s"):
                     self._tb.add_scalar(f"{split}/{k}", v, self.progress.step)
 
+    # -- time ------------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        """Training seconds so far, including those before a resume."""
+        return time.perf_counter() - self._started
+
+    def budget_used(self) -> float:
+        """The share (0..1) of the training budget spent: the furthest along of time (``max_minutes``),
+        steps (``max_steps``) and epochs, so budget schedules end with whichever limit ends the run."""
+        cfg, p = self.cfg, self.progress
+        used = 0.0
+        if self._epoch_batches:
+            used = (p.epoch + p.batch_in_epoch / self._epoch_batches) / max(cfg.epochs, 1)
+        if cfg.max_steps:
+            used = max(used, (p.step + 1) / cfg.max_steps)  # the rate the next step will use
+        if cfg.max_minutes:
+            used = max(used, self.elapsed() / (cfg.max_minutes * 60))
+        return min(used, 1.0)
+
     # -- evaluation ------------------------------------------------------------------------------
+    def _evaluation_due(self) -> bool:
+        cfg, step = self.cfg, self.progress.step
+        if cfg.eval_every and step % cfg.eval_every == 0:
+            return True
+        # Spaced in time too, so a slower machine still evaluates (and selects) as often per budget.
+        return bool(cfg.eval_every_minutes) and self.elapsed() - self._evaluated_clock >= cfg.eval_every_minutes * 60
+
     def _evaluate(self) -> bool:
-        """Evaluate on dev, keep the best weights; returns True when training should stop."""
-        p, main = self.progress, self.dist.is_main
-        self._evaluated_at = p.step
+        """Evaluate on dev, keep the selected weights; returns True when training should stop."""
+        p, main, select = self.progress, self.dist.is_main, self.cfg.select
+        self._evaluated_at, self._evaluated_clock = p.step, self.elapsed()
         if self.evaluate_fn is None:
             if main:
                 self.run.save_weights(self.eval_model.state_dict())
             return False
-        value = None
+        value, loss = None, None
         if main:  # rank 0 evaluates; every rank then takes the same schedule and stopping decisions
             net = self.eval_model
             net.eval()
@@ -216,22 +249,41 @@ class Trainer:
                 metrics = self.evaluate_fn(net)
             net.train()
             self._log({"split": "dev", **metrics})
-            value = metrics[self.metric]
+            value, loss = metrics[self.metric], metrics.get("loss")
+            if select == "loss" and loss is None:
+                raise RecipeError("train.select: 'loss' needs a dev loss, and this task's evaluation reports none")
         value = self.dist.broadcast(value)
         self.schedule.observe(value, self.higher)
         better = p.best is None or (value > p.best if self.higher else value < p.best)
         if better:
             p.best, p.bad_evals = value, 0
-            if main:
-                self.run.save_weights(self.eval_model.state_dict())
         else:
             p.bad_evals += 1
+        if main:
+            lower_loss = loss is not None and (p.best_loss is None or loss < p.best_loss)
+            if lower_loss:
+                p.best_loss = loss
+            # last/average: the newest weights stand in until training ends and replaces them.
+            if (select == "best" and better) or (select == "loss" and lower_loss) or select in ("last", "average"):
+                self.run.save_weights(self.eval_model.state_dict())
         return self.cfg.patience is not None and p.bad_evals >= self.cfg.patience
+
+    def _save_selected(self) -> None:
+        """At the end of training: the final weights (``select: last``) or the mean of the last
+        ``average_last`` checkpoints' weights (``select: average``); other choices were saved as they came."""
+        if self.cfg.select == "last":
+            self.run.save_weights(self.eval_model.state_dict())
+        elif self.cfg.select == "average":
+            from .checkpoint import average_checkpoints
+
+            self.run.save_weights(average_checkpoints(self.run, self.cfg.average_last))
 
     # -- the loop --------------------------------------------------------------------------------
     def fit(self, data: TrainData) -> dict[str, Any]:
         """Train until ``epochs``, ``max_steps`` or early stopping; returns the final progress."""
         cfg, p = self.cfg, self.progress
+        if p.stopped or p.epoch >= cfg.epochs:
+            return p.as_dict()  # a finished run, resumed: its weights were selected and saved when it ended
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         if cfg.keep_freed_memory:
@@ -253,6 +305,8 @@ class Trainer:
                 reset_adagrad(self.optimizer)  # at the epoch's start only: a resumed epoch was reset already
             todo = self.dist.shard(batches[p.batch_in_epoch :])
             total = p.batch_in_epoch + len(todo) * world  # the global position this epoch ends at
+            self._epoch_batches = total
+            self.schedule.refresh()  # a resumed budget schedule learns only now how long its epoch is
             from tqdm import tqdm
 
             bar = tqdm(total=total, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}",
@@ -283,7 +337,7 @@ class Trainer:
                     loss_sum, units_sum, t0 = 0.0, 0, time.perf_counter()
                 stop = (cfg.max_steps is not None and p.step >= cfg.max_steps) or self._out_of_time()
                 limit_hit = limit_hit or stop
-                if eval_every and p.step % eval_every == 0:
+                if self._evaluation_due():
                     stop = self._evaluate() or stop
                 if stop:
                     p.stopped = True
@@ -300,10 +354,12 @@ class Trainer:
             if not eval_every:
                 p.stopped = self._evaluate()
             self._checkpoint()
-        if (eval_every and p.step % eval_every and not p.stopped) or (limit_hit and self._evaluated_at != p.step):
+        if self._evaluated_at != p.step and (limit_hit or not p.stopped):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
-        if self.dist.is_main and (self.evaluate_fn is None or not (self.run.path / "model.safetensors").exists()):
-            self.run.save_weights(self.eval_model.state_dict())
+        if self.dist.is_main:
+            self._save_selected()
+            if self.evaluate_fn is None or not (self.run.path / WEIGHTS).exists():
+                self.run.save_weights(self.eval_model.state_dict())
         if self._tb is not None:
             self._tb.close()
         return p.as_dict()
@@ -311,7 +367,7 @@ class Trainer:
     def _out_of_time(self) -> bool:
         if self.cfg.max_minutes is None:
             return False
-        over = time.perf_counter() - self._started >= self.cfg.max_minutes * 60
+        over = self.elapsed() >= self.cfg.max_minutes * 60
         return self.dist.sum(float(over))[0] > 0  # every rank stops at the same step
 
     def _forward(self, batch: dict) -> tuple[dict, torch.Tensor]:

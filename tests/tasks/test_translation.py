@@ -279,3 +279,36 @@ def test_subword_sampling_draws_fresh_segmentations_the_same_way_every_run(tmp_p
     assert not torch.equal(sampled[0]["src"].flip(0), sampled[1]["src"])
     with pytest.raises(RecipeError, match="unigram"):
         batches("bpe", "text.sampling_alpha=0.1", "text.model_type=bpe")
+
+
+def test_evaluate_without_beam_decodes_with_the_recipes_beam_and_training_evaluates_greedily(mt_run):
+    from nlpseq.api import load_run
+
+    res = run_cli("evaluate", str(mt_run), "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["beam"] == 5  # decode.beam of tiny_de_en.yaml; dev_beam is 1
+    task, model = load_run(mt_run)
+    assert task.dev_evaluate(model, task.read_eval(None))["beam"] == 1
+
+
+def test_evaluate_bootstrap_prints_an_interval_around_bleu_and_chrf(mt_run, tmp_path):
+    import gzip
+
+    from ..conftest import SAMPLES
+
+    # The tiny model knows the sample's references by heart; every other reference is swapped with its
+    # neighbour's, so the scores are neither 0 nor 100 and the items disagree.
+    src = SAMPLES / "parallel-sample" / "val.de.gz"
+    refs = gzip.open(SAMPLES / "parallel-sample" / "val.en.gz", "rt", encoding="utf-8").read().splitlines()
+    for i in range(0, len(refs) - 1, 4):
+        refs[i], refs[i + 1] = refs[i + 1], refs[i]
+    (tmp_path / "ref.en").write_text("\n".join(refs) + "\n", encoding="utf-8")
+    opts = ["--beam", "1", "--bootstrap", "200", "--src", str(src), "--ref", str(tmp_path / "ref.en")]
+    res = run_cli("evaluate", str(mt_run), "--json", *opts)
+    assert res.returncode == 0, res.stderr
+    m = json.loads(res.stdout)
+    for name in ("bleu", "chrf"):
+        lo, hi = m[f"{name}_ci95"]
+        assert lo <= m[name] <= hi and hi > lo
+    text = run_cli("evaluate", str(mt_run), *opts).stdout
+    assert "95% bootstrap interval (200 resamples)" in text

@@ -175,3 +175,20 @@ def test_distillation_misconfigurations_are_one_line_errors(rntn_run, tmp_path, 
     assert message.replace("NOWHERE", "nowhere") in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert not (tmp_path / "out").exists()  # nothing left behind to refuse the corrected command
+
+
+def test_evaluate_bootstrap_and_items_agree_with_the_metrics(rntn_run, tmp_path):
+    from nlpseq.experiments.runner import load_items
+
+    npz = tmp_path / "items.npz"
+    res = run_cli("evaluate", str(rntn_run), "--json", "--bootstrap", "300", "--save-items", str(npz))
+    assert res.returncode == 0, res.stderr
+    m = json.loads(res.stdout)
+    items = load_items(npz)
+    assert set(items) == {"phrase_fine", "root_fine", "phrase_binary", "root_binary"}
+    for name, item in items.items():
+        assert item.value == pytest.approx(m[name])  # the items sum to the metric the task reports
+        assert m[f"{name}_ci95"][0] <= m[name] <= m[f"{name}_ci95"][1]
+    assert len(items["root_fine"].stats) == m["count"] and m["loss"] > 0
+    bad = run_cli("evaluate", str(rntn_run), "--bootstrap", "0")
+    assert bad.returncode == 2 and "at least 1" in bad.stderr

@@ -1,0 +1,46 @@
+"""``nlpseq compare``: configurations x seeds, resumable, with a report, a JSON summary and a plot."""
+
+import json
+
+from .conftest import ROOT, run_cli
+
+RECIPE = ROOT / "recipes" / "trees" / "tiny_rntn.yaml"
+FAST = ["--set", "train.epochs=2", "--set", "train.tensorboard=false", "--set", "train.progress=false"]
+
+
+def test_compare_trains_every_configuration_and_seed_and_reports_statistics(tmp_path):
+    out = tmp_path / "cmp"
+    args = ["compare", str(RECIPE), "--seeds", "1-2", "--sweep", "model.dropout=0,0.5", "--out", str(out),
+            "--split-half", "--jobs", "2", *FAST]
+    res = run_cli(*args, timeout=600)
+    assert res.returncode == 0, res.stderr
+    for config in ("model.dropout=0", "model.dropout=0.5"):
+        for seed in (1, 2):
+            run = out / config / f"seed_{seed}"
+            recipe = (run / "recipe.yaml").read_text()
+            assert f"seed: {seed}" in recipe and "dev.txt@A" in recipe  # selection saw half A only
+    summary = json.loads((out / "compare.json").read_text())["data"]
+    half_b, half_a = list(summary)
+    assert half_b.endswith("@B") and half_a.endswith("@A")
+    first, second = summary[half_b]["configurations"]
+    assert first["name"] == "model.dropout=0" and len(first["metrics"]["root_fine"]["values"]) == 2
+    stats = second["metrics"]["root_fine"]
+    assert "vs_first" not in first["metrics"]["root_fine"] and 0 < stats["vs_first"]["p"] <= 1
+    assert stats["ci_low"] <= stats["mean"] <= stats["ci_high"]
+    assert summary[half_b]["items"] + summary[half_a]["items"] == 100  # the sample's dev set, split in two
+    assert (out / "compare.png").stat().st_size > 1000 and "## root_fine" in (out / "report.md").read_text()
+    assert "| model.dropout=0.5 | 2 |" in res.stdout
+    # A second call finds every run scored and trains nothing again.
+    mtime = (out / "model.dropout=0" / "seed_1" / "model.safetensors").stat().st_mtime_ns
+    again = run_cli(*args, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert (out / "model.dropout=0" / "seed_1" / "model.safetensors").stat().st_mtime_ns == mtime
+    assert json.loads((out / "compare.json").read_text())["data"] == summary
+
+
+def test_compare_refuses_bad_values_before_training(tmp_path):
+    bad = run_cli("compare", str(RECIPE), "--sweep", "model.name=warp", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "warp" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()
+    seeds = run_cli("compare", str(RECIPE), "--seeds", "5-1", "--out", str(tmp_path / "bad"))
+    assert seeds.returncode == 2 and "backwards" in seeds.stderr

@@ -1,0 +1,148 @@
+"""Budget schedules (the rate reaches min_lr when the budget runs out), time-spaced evaluations, and
+the choice of saved weights (best, lowest dev loss, last, average of the last checkpoints)."""
+
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nlpseq.errors import RecipeError
+from nlpseq.recipe import TrainConfig
+from nlpseq.run import RunDir
+from nlpseq.train.checkpoint import list_checkpoints
+from nlpseq.train.optim import Schedule, budget_factor
+
+from .test_trainer import make, toy_data
+
+
+def test_budget_factor_falls_linearly_or_along_a_cosine():
+    assert [budget_factor("budget_linear", u) for u in (0, 0.25, 1, 1.5)] == [1.0, 0.75, 0.0, 0.0]
+    assert budget_factor("budget_cosine", 0.5) == pytest.approx(0.5)
+    assert budget_factor("budget_cosine", 1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["budget_linear", "budget_cosine"])
+def test_budget_schedule_reaches_min_lr_at_the_budget(kind):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    used = [0.0]
+    sched = Schedule(opt, TrainConfig(schedule=kind, lr=0.1, min_lr=0.001), budget_used=lambda: used[0])
+    assert sched.lr == pytest.approx(0.1)
+    used[0] = 0.5
+    sched.step()
+    mid = 0.001 + 0.099 * (0.5 if kind == "budget_linear" else 0.5 * (1 + math.cos(math.pi / 2)))
+    assert sched.lr == pytest.approx(mid)
+    used[0] = 1.0
+    sched.step()
+    assert sched.lr == pytest.approx(0.001)
+
+
+def test_trainer_budget_follows_steps_epochs_and_time(tmp_path, monkeypatch):
+    data, _, _ = toy_data()
+    tr = make(tmp_path, epochs=4, lr=0.1, schedule="budget_linear", min_lr=0.0)
+    tr.fit(data)
+    lrs = [r["lr"] for r in RunDir(tmp_path).read_metrics() if r["split"] == "train"]
+    assert tr.schedule.lr == 0.0 and lrs[-1] == 0.0  # the last of the 4 epochs ends the budget
+    tr = make(_dir(tmp_path, "t"), epochs=100, lr=0.1, schedule="budget_linear", max_minutes=10.0)
+    monkeypatch.setattr(tr, "elapsed", lambda: 150.0)  # 2.5 of 10 minutes
+    assert tr.budget_used() == pytest.approx(0.25)
+    tr = make(_dir(tmp_path, "s"), epochs=100, lr=0.1, schedule="budget_linear", max_steps=20)
+    tr.fit(data)
+    assert tr.progress.step == 20 and tr.schedule.lr == 0.0
+
+
+def test_budget_run_resumes_to_the_same_weights(tmp_path):
+    data, _, _ = toy_data()
+    cfg = dict(epochs=4, lr=0.05, schedule="budget_cosine", eval_every=3)
+    full = make(_dir(tmp_path, "full"), lambda m: {"mse": 1.0}, **cfg)
+    full.fit(data)
+    calls = []
+
+    def dies_at_the_fourth_evaluation(m):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # a kill after the checkpoint of step 9, mid-epoch
+        return {"mse": 1.0}
+
+    with pytest.raises(KeyboardInterrupt):
+        make(_dir(tmp_path, "part"), dies_at_the_fourth_evaluation, **cfg).fit(data)
+    resumed = make(tmp_path / "part", lambda m: {"mse": 1.0}, **cfg)
+    assert resumed.resume() and resumed.progress.step == 9
+    resumed.fit(data)
+    assert resumed.schedule.lr == full.schedule.lr == 0.0
+    for a, b in zip(full.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_evaluations_are_spaced_in_time_as_well_as_steps(tmp_path, monkeypatch):
+    data, _, _ = toy_data()
+    calls = []
+    tr = make(tmp_path, lambda m: calls.append(tr.progress.step) or {"mse": 1.0}, epochs=3, eval_every_minutes=1.0)
+    clock = iter(range(0, 100_000, 20))  # each reading of the clock is 20 s after the last
+    monkeypatch.setattr("nlpseq.train.trainer.time.perf_counter", lambda: float(next(clock)))
+    tr._started = 0.0
+    tr.fit(data)
+    per_epoch = 64 // 8
+    assert len(calls) > 3  # more than the three end-of-epoch evaluations
+    assert any(s % per_epoch for s in calls)  # some fell inside an epoch
+
+
+def _dir(tmp_path, name):
+    (tmp_path / name).mkdir()
+    return tmp_path / name
+
+
+def _weights(path):
+    return load_file(str(path))
+
+
+def test_select_last_saves_the_final_weights(tmp_path):
+    data, _, _ = toy_data()
+    tr = make(tmp_path, lambda m: {"mse": float(tr.progress.step)}, epochs=5, select="last")  # gets worse: best is the first
+    tr.fit(data)
+    saved = _weights(tmp_path / "model.safetensors")
+    assert all(torch.equal(saved[k], v) for k, v in tr.model.state_dict().items())
+
+
+def test_select_average_saves_the_mean_of_the_last_checkpoints(tmp_path):
+    data, _, _ = toy_data()
+    tr = make(tmp_path, lambda m: {"mse": 1.0}, epochs=6, lr=0.05, select="average", average_last=3, keep_checkpoints=3)
+    tr.fit(data)
+    ckpts = list_checkpoints(RunDir(tmp_path))
+    assert len(ckpts) == 3
+    states = [_weights(c / "model.safetensors") for c in ckpts]
+    saved = _weights(tmp_path / "model.safetensors")
+    for k in saved:
+        expected = (states[0][k].double() + states[1][k].double() + states[2][k].double()) / 3
+        assert torch.allclose(saved[k].double(), expected, atol=1e-7)
+        assert not torch.equal(saved[k], states[-1][k])  # really an average, not the newest
+
+
+def test_select_average_needs_enough_kept_checkpoints():
+    with pytest.raises(Exception, match="keep_checkpoints >= 5"):
+        TrainConfig(select="average", average_last=5, keep_checkpoints=2)
+
+
+def test_select_loss_saves_the_weights_of_the_lowest_dev_loss(tmp_path):
+    data, x, y = toy_data()
+    # The metric keeps improving while the "loss" is lowest at the 3rd evaluation: the two choices differ.
+    losses = iter([5.0, 4.0, 1.0, 2.0, 3.0, 4.0])
+    seen = {}
+
+    def evaluate(m):
+        loss = next(losses)
+        seen[loss] = {k: v.detach().clone() for k, v in m.state_dict().items()}
+        return {"mse": -float(tr.progress.step), "loss": loss}
+
+    tr = make(tmp_path, evaluate, epochs=6, lr=0.05, select="loss")
+    tr.fit(data)
+    saved = _weights(tmp_path / "model.safetensors")
+    assert all(torch.equal(saved[k], seen[1.0][k]) for k in saved)
+
+
+def test_select_loss_without_a_dev_loss_is_a_one_line_error(tmp_path):
+    data, _, _ = toy_data()
+    tr = make(tmp_path, lambda m: {"mse": 1.0}, epochs=2, select="loss")
+    with pytest.raises(RecipeError, match="dev loss"):
+        tr.fit(data)
