@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from nlpseq.machine import describe, machine_facts
 from nlpseq.nn.cells import CELLS
 from nlpseq.nn.layers import CellRNN
 
@@ -55,7 +56,9 @@ def main() -> None:
     for name, sec in rows:
         print(f"{name:16} {sec * 1000:11.1f} {sec / base:13.2f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"config": vars(args), "seconds": dict(rows),
+    machine = machine_facts()
+    print(describe(machine))
+    Path(args.json).write_text(json.dumps({"machine": machine, "config": vars(args), "seconds": dict(rows),
                                            "ratio_to_fused_lstm": {n: s / base for n, s in rows}}, indent=2) + "\n")
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from nlpseq.machine import describe, machine_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +73,9 @@ def main() -> None:
     ratio = rows[1]["tokens_per_s"] / rows[0]["tokens_per_s"]
     print(f"2 x 1 / 1 x 2: {ratio:.2f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"recipe": str(recipe), "steps": args.steps, "rows": rows,
+    machine = machine_facts()
+    print(describe(machine))
+    Path(args.json).write_text(json.dumps({"machine": machine, "recipe": str(recipe), "steps": args.steps, "rows": rows,
                                            "ratio_2x1_over_1x2": ratio}, indent=2) + "\n")
 
 

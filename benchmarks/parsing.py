@@ -19,6 +19,7 @@ from nltk.parse import ViterbiParser
 
 from nlpseq.api import load_run
 from nlpseq.metrics.parseval import score_trees
+from nlpseq.machine import describe, machine_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +87,9 @@ def main() -> None:
     for name, s, sec in rows:
         print(f"{name:52} {s['labeled_f1']:10.2f} {s['unlabeled_f1']:10.2f} {s['exact_match']:7.2f} {sec:8.1f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"config": vars(args), "sentences": len(dev),
+    machine = machine_facts()
+    print(describe(machine))
+    Path(args.json).write_text(json.dumps({"machine": machine, "config": vars(args), "sentences": len(dev),
                                            "results": {n: {**s, "seconds": sec} for n, s, sec in rows}}, indent=2) + "\n")
 
 

@@ -17,6 +17,7 @@ import torch
 
 import nlpseq
 from nlpseq.data.trees import read_sentiment_trees, tree_tokens
+from nlpseq.machine import describe, machine_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +68,8 @@ def main() -> None:
     print(f"speed-up of batching: {one / batched:.1f}x")
     result = {"n": len(texts), "threads": torch.get_num_threads(), "batched_s": batched, "one_by_one_s": one,
               "batched_texts_per_s": len(texts) / batched, "speedup": one / batched, "run": str(args.run),
-              "calls_of_k_s": by_size}
+              "calls_of_k_s": by_size, "machine": machine_facts()}
+    print(describe(result["machine"]))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 

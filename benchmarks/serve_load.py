@@ -25,6 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sentiment_pipeline import sentences  # noqa: E402
 
+from nlpseq.machine import describe, machine_facts  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -167,7 +169,8 @@ def main() -> None:
     print(f"micro-batching throughput: {speedup:.1f}x one request, one forward")
     out = {"clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "threads": args.threads,
            "max_batch": args.max_batch,
-           "run": str(args.run), "rows": rows, "speedup": speedup}
+           "run": str(args.run), "rows": rows, "speedup": speedup, "machine": machine_facts()}
+    print(describe(out["machine"]))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 

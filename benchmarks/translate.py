@@ -17,6 +17,7 @@ from nlpseq.api import load_run
 from nlpseq.data.batching import bucket_by_length
 from nlpseq.train.memory import keep_freed_memory
 from nlpseq.train.optim import build_optimizer, clip_gradients
+from nlpseq.machine import describe, machine_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,7 +78,9 @@ def main() -> None:
         print(f"{r['mode']:18} {r['sentences_per_s']:12.1f} {r['seconds_for_all']:10.2f}")
     print(f"training: {train_tps:.0f} target tokens/s")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"sentences": len(sents), "decoding": rows,
+    machine = machine_facts()
+    print(describe(machine))
+    Path(args.json).write_text(json.dumps({"machine": machine, "sentences": len(sents), "decoding": rows,
                                            "train_target_tokens_per_s": train_tps}, indent=2) + "\n")
 
 

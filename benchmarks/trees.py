@@ -22,6 +22,7 @@ from nlpseq.data.trees import read_sentiment_trees, tree_tokens
 from nlpseq.models.recursive_reference import naive_node_logits
 from nlpseq.registry import MODELS
 from nlpseq.text import Vocab
+from nlpseq.machine import describe, machine_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,7 +78,9 @@ def main() -> None:
         print(f"{name:18} {v:10.0f}")
     print(f"speed-up: {ratio:.1f}x (median of {args.rounds} rounds; range {min(ratios):.1f}-{max(ratios):.1f}x)")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"model": args.model, "dim": args.dim, "nodes": nodes,
+    machine = machine_facts()
+    print(describe(machine))
+    Path(args.json).write_text(json.dumps({"machine": machine, "model": args.model, "dim": args.dim, "nodes": nodes,
                                            "nodes_per_s": results, "speedup": ratio,
                                            "speedup_per_round": ratios}, indent=2) + "\n")
 

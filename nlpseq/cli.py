@@ -40,6 +40,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         top = max((r for r in best if metric in r), key=lambda r: sign * r[metric], default=best[-1])
         print("best dev: " + ", ".join(f"{k}={v:.2f}" for k, v in top.items()
                                        if isinstance(v, float) and k != "elapsed_s"))
+    info = run.info()
+    if "throughput" in info:
+        t, m = info["throughput"], info["machine"]
+        print(f"throughput: {t['units_per_s']:.0f} units/s x {t['flop_per_unit'] / 1e6:.2f} MFLOP = "
+              f"{t['achieved_gflops']:.1f} GFLOP/s, {100 * t['share_of_sgemm']:.1f}% of this machine's fp32 matmul "
+              f"rate ({m['sgemm_gflops']:.1f} GFLOP/s on {m['threads']} threads)")
     return 0
 
 

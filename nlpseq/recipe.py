@@ -72,6 +72,8 @@ class TrainConfig(Section):
     keep_freed_memory: bool = True  # glibc keeps freed blocks for reuse: no page faults on large batches
     tensorboard: bool = True
     progress: bool = True
+    # run.json records the machine's fp32 matmul rate (1 s to measure) and the share of it training achieved
+    measure_machine: bool = True
 
     @model_validator(mode="after")
     def _average_needs_checkpoints(self) -> "TrainConfig":

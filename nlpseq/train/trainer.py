@@ -21,7 +21,7 @@ import torch
 from ..data.batching import bucket_by_length
 from ..errors import RecipeError
 from ..recipe import TrainConfig
-from ..run import TENSORBOARD, WEIGHTS, RunDir
+from ..run import INFO, TENSORBOARD, WEIGHTS, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import SINGLE, Distributed
 from .memory import keep_freed_memory
@@ -131,6 +131,7 @@ class Trainer:
         self._tb = None
         self._evaluated_at = -1  # the step of the last dev evaluation
         self._evaluated_clock = 0.0  # training seconds at the last dev evaluation
+        self._flop_per_unit: float | None = None
 
     # -- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -314,6 +315,8 @@ class Trainer:
             epoch_start = time.perf_counter()
             loss_sum, units_sum, t0, micro = 0.0, 0, time.perf_counter(), 0
             for idx in todo:
+                if self._flop_per_unit is None and cfg.measure_machine and self.dist.is_main:
+                    self._flop_per_unit = self._count_flops(data.make_batch(idx))
                 micro += 1
                 last = micro % cfg.accumulate == 0 or p.batch_in_epoch + world >= total
                 # Gradients are averaged across ranks once per optimizer step, not per micro-batch.
@@ -357,12 +360,48 @@ class Trainer:
         if self._evaluated_at != p.step and (limit_hit or not p.stopped):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
         if self.dist.is_main:
+            self._record_throughput()
             self._save_selected()
             if self.evaluate_fn is None or not (self.run.path / WEIGHTS).exists():
                 self.run.save_weights(self.eval_model.state_dict())
         if self._tb is not None:
             self._tb.close()
         return p.as_dict()
+
+    def _count_flops(self, batch: dict) -> float:
+        """FLOP per unit of one training pass over ``batch``, counted outside training: the gradients
+        are dropped and every random state is put back, so the run is the same with or without it."""
+        from ..machine import training_flops
+
+        state = rng_state()
+        units = [0]
+
+        def step() -> None:
+            out = self.model(_to_device(batch, self.device))
+            units[0] = int(out["units"])
+            out["loss"].backward()
+
+        try:
+            flops = training_flops(step)
+        finally:
+            self.optimizer.zero_grad(set_to_none=True)
+            set_rng_state(state)
+        return flops / max(units[0], 1)
+
+    def _record_throughput(self) -> None:
+        """run.json: the machine's matmul rate on this run's threads and the share of it training reached."""
+        if not (self.cfg.measure_machine and self._flop_per_unit):
+            return
+        from ..machine import machine_facts, share_of_machine
+
+        rates = [r["units_per_s"] for r in self.run.read_metrics() if r.get("split") == "train" and "units_per_s" in r]
+        if not rates:
+            return
+        facts = machine_facts(torch.get_num_threads())
+        median = sorted(rates)[len(rates) // 2]
+        info = self.run.info() if (self.run / INFO).exists() else {}
+        self.run.write_info({**info, "machine": facts,
+                             "throughput": share_of_machine(self._flop_per_unit, median, facts["sgemm_gflops"])})
 
     def _out_of_time(self) -> bool:
         if self.cfg.max_minutes is None:
