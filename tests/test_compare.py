@@ -2,6 +2,8 @@
 
 import json
 
+from nlpseq.experiments.table import rows
+
 from .conftest import ROOT, run_cli
 
 RECIPE = ROOT / "recipes" / "trees" / "tiny_rntn.yaml"
@@ -30,6 +32,8 @@ def test_compare_trains_every_configuration_and_seed_and_reports_statistics(tmp_
     assert summary[half_b]["items"] + summary[half_a]["items"] == 100  # the sample's dev set, split in two
     assert (out / "compare.png").stat().st_size > 1000 and "## root_fine" in (out / "report.md").read_text()
     assert "| model.dropout=0.5 | 2 |" in res.stdout
+    table = rows(out / "compare.json")  # the README's rows
+    assert len(table) == 2 and "seeds 1-2: phrase_fine **" in table[0] and "[on A: " in table[0]
     # A second call finds every run scored and trains nothing again.
     mtime = (out / "model.dropout=0" / "seed_1" / "model.safetensors").stat().st_mtime_ns
     again = run_cli(*args, timeout=600)
