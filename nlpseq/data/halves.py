@@ -3,12 +3,15 @@
 Choosing anything (a checkpoint, a setting, a seed) on a noisy dev metric and reporting that same
 metric inflates it. The split-half protocol chooses on half A and reports on half B, which played
 no part in the choice. The halves are a fixed function of the set's size, so every task, model and
-run that reads ``REF@A`` sees the same items.
+run that reads ``REF@A`` sees the same items. Labelled sets are split within each label (a
+stratified split): an unstratified one can put, by chance, many more of a hard class in one half
+(on SST dev, one seeded split gave the same model 51.5 root accuracy on A and 39.3 on B), and the
+halves would then measure class composition instead of selection.
 """
 
 from __future__ import annotations
 
-from typing import Sequence, TypeVar
+from typing import Hashable, Sequence, TypeVar
 
 import numpy as np
 
@@ -34,12 +37,28 @@ def split_half_ref(ref: str) -> tuple[str, str | None]:
     return base, half.upper()
 
 
-def take_half(items: Sequence[T], half: str | None) -> list[T]:
-    """The items of ``half`` (A: the first ceil(n/2) of a seeded permutation, B: the rest), in file order."""
+def half_indices(n: int, half: str, strata: Sequence[Hashable] | None = None) -> list[int]:
+    """Indices of ``half`` of ``n`` items, in order. Each stratum (items of one label; all items when
+    ``strata`` is None) is shuffled by a seeded permutation and dealt alternately to A and B, A
+    first, so the halves differ in size by at most one per stratum and share its label mix."""
+    groups: dict[Hashable, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(strata[i] if strata is not None else None, []).append(i)
+    order = np.random.default_rng(HALF_SEED).permutation(n)  # one permutation: a stratum's order is its members'
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    chosen: list[int] = []
+    dealt = 0  # strata alternate which half gets the odd item, so the total stays balanced
+    for key in sorted(groups, key=repr):
+        members = sorted(groups[key], key=lambda i: rank[i])
+        first = 0 if (half == "A") == (dealt % 2 == 0) else 1
+        chosen += members[first::2]
+        dealt += len(members)
+    return sorted(chosen)
+
+
+def take_half(items: Sequence[T], half: str | None, strata: Sequence[Hashable] | None = None) -> list[T]:
+    """The items of ``half`` (A or B; None: all of them), in file order, stratified by ``strata``."""
     if half is None:
         return list(items)
-    n = len(items)
-    order = np.random.default_rng(HALF_SEED).permutation(n)
-    cut = (n + 1) // 2
-    chosen = np.sort(order[:cut] if half == "A" else order[cut:])
-    return [items[i] for i in chosen]
+    return [items[i] for i in half_indices(len(items), half, strata)]

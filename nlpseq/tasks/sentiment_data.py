@@ -41,7 +41,8 @@ def read_sst(path: Path, scheme: str, phrases: bool, half: str | None = None) ->
     detok = TreebankWordDetokenizer()
     out = LabelledSet([], [], [], [], f"{path}@{half}" if half else str(path))
     seen: set[tuple[tuple[str, ...], int]] = set()
-    for tree in take_half(read_sentiment_trees(path), half):
+    trees = read_sentiment_trees(path)
+    for tree in take_half(trees, half, [t.label() for t in trees]):
         nodes = tree.subtrees() if phrases else [tree]
         for node in nodes:
             fine = int(node.label())

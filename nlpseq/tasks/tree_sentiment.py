@@ -96,7 +96,9 @@ class TreeSentimentTask(Task):
     def _read(self, ref: str) -> TreeSet:
         ref, half = split_half_ref(ref)
         path = resolve_ref(ref)
-        return TreeSet(take_half(read_sentiment_trees(path), half), f"{path}@{half}" if half else str(path))
+        trees = read_sentiment_trees(path)
+        # Stratified by root label, as the sentence classifiers' halves are: the same trees in each half.
+        return TreeSet(take_half(trees, half, [t.label() for t in trees]), f"{path}@{half}" if half else str(path))
 
     def _encode(self, trees: list[Tree]) -> list[dict]:
         low = self.recipe.text.lowercase

@@ -23,3 +23,25 @@ def test_half_references():
     assert split_half_ref("/home/me@host/dev.txt") == ("/home/me@host/dev.txt", None)
     with pytest.raises(DataError, match="@A or @B"):
         split_half_ref("sst:dev@C")
+
+
+def test_labelled_halves_share_the_label_mix():
+    labels = ["a"] * 101 + ["b"] * 40 + ["c"] * 9
+    items = list(range(len(labels)))
+    a, b = take_half(items, "A", labels), take_half(items, "B", labels)
+    assert sorted(a + b) == items and not set(a) & set(b) and abs(len(a) - len(b)) <= 1
+    for label, n in (("a", 101), ("b", 40), ("c", 9)):
+        in_a = sum(labels[i] == label for i in a)
+        assert in_a in (n // 2, (n + 1) // 2)  # each label split as evenly as it can be
+
+
+def test_sst_halves_are_stratified_by_root_label(sst_dev):
+    from collections import Counter
+
+    from nlpseq.data.trees import read_sentiment_trees
+
+    trees = read_sentiment_trees(sst_dev)
+    labels = [t.label() for t in trees]
+    a = Counter(t.label() for t in take_half(trees, "A", labels))
+    b = Counter(t.label() for t in take_half(trees, "B", labels))
+    assert all(abs(a[k] - b[k]) <= 1 for k in set(labels))
