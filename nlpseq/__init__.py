@@ -1,6 +1,6 @@
 """nlpseq: recurrent and recursive networks for translation, sentiment and parse trees."""
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def pipeline(task, model, **kwargs):

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
-from . import __version__
 from .recipe import Recipe
 from .registry import MODELS, TASKS
 from .run import RunDir
-from .tasks.base import Task
-from .train.trainer import TrainData, Trainer, seed_everything, select_device
+from .tasks.base import Task, load_run
+from .train.trainer import TrainData, Trainer, seed_everything
+from .version import __version__
 
 if TYPE_CHECKING:
     from .train.distributed import Distributed
@@ -76,22 +76,6 @@ def _start(recipe: Recipe, run: RunDir, resume: bool, dist: Distributed) -> tupl
     elif dist.is_main:
         run.truncate_metrics(0)  # a folder that held no recipe may hold an unrelated metrics file: start it afresh
     return trainer, train_data
-
-
-def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
-             device: str = "cpu") -> tuple[Task, torch.nn.Module]:
-    """Open a trained run directory: its task (text layer loaded) and its model in eval mode.
-
-    Raises:
-        RunDirError: not a run directory, or one of another task than ``task``.
-    """
-    run = RunDir.open(path, task)
-    info = run.info()
-    task_obj = TASKS.get(info["task"]).from_run(run)
-    model = task_obj.build_model()
-    model.load_state_dict(run.load_weights())
-    model.to(select_device(device)).eval()
-    return task_obj, model
 
 
 class Pipeline:

@@ -18,7 +18,6 @@ from .errors import InputError, NlpseqError
 def _cmd_train(args: argparse.Namespace) -> int:
     from .api import train
     from .recipe import load_recipe
-
     from .train.distributed import shutdown
 
     recipe = load_recipe(args.recipe, args.set)
@@ -51,7 +50,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .data.halves import split_half_ref
-    from .experiments import parse_seeds, plan_configurations, run_experiment, summarize, write_report
+    from .experiments import (
+        parse_seeds,
+        plan_configurations,
+        run_experiment,
+        summarize,
+        write_report,
+    )
     from .recipe import load_recipe
 
     seeds = parse_seeds(args.seeds)
@@ -343,8 +348,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
     from .serve.limits import Limits
+    from .version import __version__
 
     p = argparse.ArgumentParser(prog="nlpseq", description="Recurrent and recursive networks for NLP.")
     p.add_argument("--version", action="version", version=f"nlpseq {__version__}")

@@ -9,79 +9,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
+from .config import Section
 from .errors import RecipeError, did_you_mean
 from .registry import MODELS, TASKS
+from .train.config import TrainConfig
 
-
-class Section(BaseModel):
-    """Base of every recipe section: unknown keys are errors; assignments are validated."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
-
-
-class TrainConfig(Section):
-    """How to train: optimizer, schedule, batching, clipping, evaluation and checkpoints."""
-
-    epochs: int = 10
-    max_steps: int | None = None  # stop after this many optimizer steps, whatever the epoch
-    max_minutes: float | None = None  # stop after this much training time (this process's), then evaluate
-    batch_tokens: int = 4000  # padded tokens (or tree nodes) per batch
-    batch_size: int = 64  # most examples per batch
-    bptt: int | None = None  # truncated BPTT: steps per chunk of batch_size parallel streams (language models)
-    accumulate: int = 1  # micro-batches per optimizer step
-    optimizer: Literal["adam", "adamw", "adagrad", "sgd"] = "adam"
-    lr: float = 1e-3
-    lr_multipliers: dict[str, float] = {}  # parameter-name prefix -> factor on lr, e.g. {embed: 10}
-    momentum: float = 0.0  # sgd only
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float | None = Field(None, gt=0)  # the optimizer's epsilon (adam, adamw, adagrad); null: torch's default
-    adagrad_reset: int | None = Field(None, ge=1)  # epochs between resets of AdaGrad's squared-gradient sums (CoreNLP's RNTN: 1)
-    weight_decay: float = 0.0  # decoupled decay (Loshchilov & Hutter); needs optimizer adamw
-    l2: float = 0.0  # L2 penalty 0.5 * l2 * ||w||^2 added to the loss (weights, not biases)
-    # budget_linear / budget_cosine: the rate falls from lr to min_lr as the budget is spent, the budget
-    # being whichever of max_minutes, max_steps and epochs runs out first (so on a slow machine too)
-    schedule: Literal["constant", "warmup_linear", "inverse_sqrt", "plateau", "budget_linear", "budget_cosine"] = "constant"
-    warmup_steps: int = 0
-    plateau_factor: float = 0.5
-    plateau_patience: int = 1
-    min_lr: float = 0.0
-    ema: float | None = Field(None, gt=0, lt=1)  # decay of a moving average of the weights; dev scores and the saved model use it
-    ema_warmup: bool = False  # decay min(ema, (1+n)/(10+n)) after n steps: early scores skip the initial weights
-    clip_norm: float | None = 5.0  # clip the global gradient norm; null turns it off
-    clip_value: float | None = None  # clip each gradient element to [-v, v]
-    log_every: int = 50  # optimizer steps between training-loss records
-    eval_every: int | None = None  # optimizer steps between dev evaluations; null: once per epoch
-    eval_every_minutes: float | None = Field(None, gt=0)  # also evaluate when this much training time passed since the last
-    patience: int | None = None  # stop after this many evaluations without a better dev metric
-    metric: str | None = None  # dev metric that selects the best weights; null: the task's default
-    # which weights are saved as model.safetensors: best (the best dev metric), loss (the lowest dev
-    # loss), last (the final weights) or average (the mean of the last average_last checkpoints' weights)
-    select: Literal["best", "loss", "last", "average"] = "best"
-    average_last: int = Field(5, ge=1)
-    checkpoint_every: int | None = None  # steps between resumable checkpoints; null: at each evaluation
-    keep_checkpoints: int = 2
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    amp: bool = False  # float16 autocast with loss scaling, on CUDA only
-    find_unused_parameters: bool = False  # distributed runs: a model with parameters some batches skip
-    threads: int | None = None  # torch intra-op threads; null: torch's default
-    keep_freed_memory: bool = True  # glibc keeps freed blocks for reuse: no page faults on large batches
-    tensorboard: bool = True
-    progress: bool = True
-    # run.json records the machine's fp32 matmul rate (1 s to measure) and the share of it training achieved
-    measure_machine: bool = True
-
-    @model_validator(mode="after")
-    def _average_needs_checkpoints(self) -> "TrainConfig":
-        if self.select == "average" and self.keep_checkpoints < self.average_last:
-            raise ValueError(f"select: average over the last {self.average_last} checkpoints needs "
-                             f"keep_checkpoints >= {self.average_last} (got {self.keep_checkpoints})")
-        return self
-
+__all__ = ["Recipe", "Section", "TrainConfig", "build_recipe", "load_recipe", "apply_overrides"]
 
 _TOP_KEYS = {"task", "seed", "description", "data", "text", "model", "train", "decode"}
 
@@ -171,8 +109,6 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
     Raises:
         RecipeError: a key is unknown, missing or mistyped; the message names it.
     """
-    from . import tasks  # noqa: F401  (fills the task and model registries)
-
     if not isinstance(tree, dict):
         raise RecipeError(f"{source}: a recipe is a mapping with keys {sorted(_TOP_KEYS)}")
     for k in tree:

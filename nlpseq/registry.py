@@ -1,12 +1,40 @@
-"""Named factories: tasks and models are looked up by the names recipes use."""
+"""Named factories: tasks and models are looked up by the names recipes use.
+
+The registries are filled by importing the modules that define tasks and models: the package's
+own (``nlpseq.tasks``, which imports ``nlpseq.models``) and any module another installed package
+names under the ``nlpseq.plugins`` entry-point group. That happens at the first lookup, so the
+modules low in the package (recipes, layers, the trainer) never import the tasks above them.
+"""
 
 from __future__ import annotations
 
+import importlib
+from importlib.metadata import entry_points
 from typing import Callable, Generic, TypeVar
 
 from .errors import RecipeError, did_you_mean
 
 T = TypeVar("T")
+
+BUILTIN_MODULES = ("nlpseq.tasks",)  # registers every built-in task and model
+PLUGIN_GROUP = "nlpseq.plugins"  # entry points of other packages: modules that register tasks, models or cells
+
+_loaded = False
+
+
+def load_plugins() -> None:
+    """Import the built-in task and model modules and every ``nlpseq.plugins`` entry point, once."""
+    global _loaded
+    if _loaded:
+        return
+    for name in BUILTIN_MODULES:
+        importlib.import_module(name)  # a lookup during this import finds the module half-built and goes on
+    for ep in entry_points(group=PLUGIN_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:  # a broken plugin is named in one line, not a traceback
+            raise RecipeError(f"plugin '{ep.name}' ({ep.value}) failed to load: {exc}") from None
+    _loaded = True
 
 
 class Registry(Generic[T]):
@@ -33,6 +61,7 @@ class Registry(Generic[T]):
         Raises:
             RecipeError: no such name; the message names the closest one and the choices.
         """
+        load_plugins()
         if name not in self._items:
             raise RecipeError(
                 f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; choose from {', '.join(sorted(self._items))}"
@@ -40,9 +69,11 @@ class Registry(Generic[T]):
         return self._items[name]
 
     def names(self) -> list[str]:
+        load_plugins()
         return sorted(self._items)
 
     def __contains__(self, name: str) -> bool:
+        load_plugins()
         return name in self._items
 
 

@@ -66,9 +66,3 @@ def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch
         if len(s):
             out[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
     return out, lengths
-
-
-def padding_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """Boolean ``(batch, max_len)`` mask, True on real tokens and False on padding."""
-    max_len = int(lengths.max()) if max_len is None else max_len
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]

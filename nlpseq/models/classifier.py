@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from ..data.batching import padding_mask
+from ..nn.masks import padding_mask
 from ..nn import RecurrentEncoder, SubwordOptions, TokenEmbedding
 from ..nn.recurrent import RecurrentOptions
 from ..registry import MODELS

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from ..config import Section
 from ..nn import SubwordOptions, TokenEmbedding
-from ..recipe import Section
 from ..registry import MODELS
 from .recursive_levels import compose_levels
 

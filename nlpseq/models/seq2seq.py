@@ -15,13 +15,13 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from ..data.batching import padding_mask
+from ..config import Section
+from ..nn.masks import padding_mask
 from ..errors import RecipeError, did_you_mean
 from ..nn import RecurrentEncoder, TokenEmbedding
 from ..nn.attention import Attention
 from ..nn.cells import CELLS
 from ..nn.layers import CellLayer, CellRNN
-from ..recipe import Section
 from ..registry import MODELS
 from ..text.vocab import Vocab
 

@@ -8,9 +8,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from ..config import Section
 from ..errors import DataError
 from ..fileio import open_text
-from ..recipe import Section
 from ..text.vocab import Vocab
 
 

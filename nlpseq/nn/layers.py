@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..data.batching import padding_mask
+from .masks import padding_mask
 from .cells import CELLS
 
 

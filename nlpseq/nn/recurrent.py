@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..config import Section
 from ..errors import RecipeError, did_you_mean
-from ..recipe import Section
 from .cells import CELLS
 from .layers import CellRNN
 

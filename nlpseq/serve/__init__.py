@@ -16,7 +16,7 @@ def __getattr__(name: str) -> Any:
         from .limits import Limits
 
         return Limits
-    if name in ("create_app", "load_served", "ServedModel"):
+    if name in ("create_app", "load_served", "ServedModel"):  # ServedModel lives in .loading; app re-exports it
         from . import app
 
         return getattr(app, name)

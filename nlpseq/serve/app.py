@@ -6,9 +6,8 @@ import asyncio
 import inspect
 import os
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,26 +15,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
 from ..errors import NlpseqError
+from ..version import __version__
 from .batcher import MicroBatcher
 from .limits import BodySizeLimit, Limits
-from .worker import ModelProcessError
+from .loading import ServedModel, load_in_process
+from .worker import ModelProcess, ModelProcessError
 
 STATIC = Path(__file__).with_name("static")
-
-
-@dataclass
-class ServedModel:
-    """One loaded run behind an endpoint: ``answer(items, **options)`` is what the batcher calls."""
-
-    name: str
-    task: str
-    model: str
-    labels: list[str]
-    answer: Callable[..., list[dict[str, Any]]]
-    info: dict[str, Any] = field(default_factory=dict)
-    close: Callable[[], None] | None = None  # stops a model process; whoever loaded the model calls it
 
 
 def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = None,
@@ -48,47 +35,11 @@ def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = Non
     ``in_process`` loads it here. Weights come from the run's safetensors file; nothing is unpickled.
     """
     if not in_process:
-        from .worker import ModelProcess
-
         proc = ModelProcess(kind, run_dir, threads, parser=parser)
         meta = proc.meta
         return ServedModel(meta["name"], meta["task"], meta["model"], meta["labels"], proc, meta["info"],
                            close=proc.close)
-    from ..api import pipeline
-
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    pipe = pipeline("translation" if kind == "translate" else "sentiment", model=run_dir, parser=parser)
-    info = pipe.task.run.info()
-    if parser is not None:
-        info = {**info, "parser": Path(parser).resolve().name}
-    answer = _sentiment_answer(pipe) if kind == "sentiment" else pipe
-    return ServedModel(name=Path(run_dir).resolve().name, task=info.get("task", kind), model=info.get("model", ""),
-                       labels=pipe.labels, answer=answer, info=info)
-
-
-def _sentiment_answer(pipe: Callable[..., list[dict]]) -> Callable[..., list[dict]]:
-    def answer(texts: list[str], phrases: bool = False, render: bool = False) -> list[dict]:
-        out = pipe(texts)
-        if out and "tree" not in out[0]:
-            if phrases or render:
-                raise NlpseqError("'phrases' and 'render' need a tree model (rntn, recnn, treelstm)")
-            return out
-        if render:
-            from nltk import Tree
-
-            from ..render import to_svg
-
-            for ans in out:
-                ans["svg"] = to_svg(Tree.fromstring(ans["tree"]))
-        if not phrases:
-            for ans in out:
-                ans.pop("phrases", None)
-        return out
-
-    return answer
+    return load_in_process(kind, run_dir, threads, parser)
 
 
 class _Texts(BaseModel):

@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from ..errors import InputError, NlpseqError
+from .loading import load_in_process
 
 
 class ModelProcessError(NlpseqError):
@@ -21,10 +22,8 @@ class ModelProcessError(NlpseqError):
 
 
 def _serve(conn, kind: str, run_dir: str, threads: int | None, parser: str | None) -> None:
-    from .app import load_served
-
     try:
-        served = load_served(kind, run_dir, threads, in_process=True, parser=parser)
+        served = load_in_process(kind, run_dir, threads, parser)
     except Exception as exc:  # reported to the parent as its start-up error
         conn.send(("error", str(exc)))
         return

@@ -6,15 +6,18 @@ knows a model class.
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar, Iterable
 
 import torch
 
+from ..config import Section
 from ..errors import NlpseqError
 from ..metrics.resampling import ItemStats
-from ..recipe import Recipe, Section, build_recipe
-from ..registry import MODELS
+from ..recipe import Recipe, build_recipe
+from ..registry import MODELS, TASKS
 from ..run import RunDir
+from ..train.distributed import select_device
 from ..train.trainer import TrainData
 
 
@@ -111,3 +114,19 @@ class Task:
         task = cls(recipe, run)
         task.load_text()
         return task
+
+
+def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
+             device: str = "cpu") -> tuple[Task, torch.nn.Module]:
+    """Open a trained run directory: its task (text layer loaded) and its model in eval mode.
+
+    Raises:
+        RunDirError: not a run directory, or one of another task than ``task``.
+    """
+    run = RunDir.open(path, task)
+    info = run.info()
+    task_obj = TASKS.get(info["task"]).from_run(run)
+    model = task_obj.build_model()
+    model.load_state_dict(run.load_weights())
+    model.to(select_device(device)).eval()
+    return task_obj, model

@@ -10,9 +10,9 @@ from typing import Any
 
 import torch
 
+from ..config import Section
 from ..errors import DataError, InputError, RecipeError
 from ..fileio import atomic_path, atomic_write_json
-from ..recipe import Section
 from ..registry import TASKS
 from ..train.trainer import TrainData
 from .base import Task

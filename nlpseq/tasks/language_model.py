@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 import torch
 
+from ..config import Section
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.corpora import resolve_ref
 from ..errors import InputError, RecipeError
 from ..fileio import read_lines
-from ..recipe import Section
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab, get_tokenizer

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import torch
 from nltk import Tree
 
+from ..config import Section
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.corpora import resolve_ref
 from ..data.ptb import EMPTY, BinaryTree, binarize, debinarize, read_ptb, shape_tree
@@ -17,7 +18,6 @@ from ..data.trees import read_sentiment_trees
 from ..errors import DataError, InputError
 from ..fileio import atomic_write_json
 from ..metrics.parseval import score_trees
-from ..recipe import Section
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import torch
 
+from ..config import Section
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
@@ -13,7 +14,6 @@ from ..data.halves import split_half_ref
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, macro_f1, plot_confusion
 from ..metrics.resampling import ItemStats
-from ..recipe import Section
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab, get_tokenizer

@@ -14,6 +14,7 @@ from typing import Any, Iterator, Literal
 import torch
 from pydantic import Field
 
+from ..config import Section
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
@@ -23,7 +24,6 @@ from ..decode import beam_search, endings_needed, greedy_search, mbr_rank
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.bleu import bleu_chrf
 from ..metrics.resampling import ItemStats
-from ..recipe import Section
 from ..registry import TASKS
 from ..run import TOKENIZER
 from ..text.subword import SentencePieceTokenizer

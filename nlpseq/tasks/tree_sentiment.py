@@ -8,6 +8,7 @@ from typing import Any, Literal
 import torch
 from nltk import Tree
 
+from ..config import Section
 from ..data.batching import bucket_by_length
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
@@ -18,13 +19,13 @@ from ..data.trees import (BINARY_LABELS, SST_LABELS, binary_label, check_sentime
 from ..errors import InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
 from ..metrics.resampling import ItemStats
-from ..recipe import Recipe, Section
+from ..recipe import Recipe
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab
 from ..text.char_ngrams import CharNgrams
 from ..train.trainer import TrainData
-from .base import Task
+from .base import Task, load_run
 
 
 @dataclass
@@ -161,7 +162,6 @@ class TreeSentimentTask(Task):
         teachers = self.recipe.data.teachers
         if not teachers:
             return None
-        from ..api import load_run
 
         total = None
         for path in teachers:

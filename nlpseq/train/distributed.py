@@ -18,6 +18,15 @@ import torch.distributed as dist
 from ..errors import RecipeError
 
 
+def select_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present; asking for CUDA without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RecipeError("train.device: 'cuda' asked for but torch sees no CUDA device")
+    return torch.device(name)
+
+
 @dataclass(frozen=True)
 class Distributed:
     """This process's place in the job: ``rank`` of ``world`` processes, ``local_rank`` on its machine."""
@@ -37,8 +46,6 @@ class Distributed:
 
     def device(self, name: str) -> torch.device:
         """The device of this rank for the recipe's ``train.device``: one GPU per process under CUDA."""
-        from .trainer import select_device
-
         device = select_device(name)
         if device.type == "cuda" and self.enabled:
             return torch.device("cuda", self.local_rank)

@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 
 from ..errors import RecipeError
-from ..recipe import TrainConfig
+from .config import TrainConfig
 
 
 def _param_groups(params, multipliers: dict[str, float]) -> list[dict]:

@@ -20,23 +20,14 @@ import torch
 
 from ..data.batching import bucket_by_length
 from ..errors import RecipeError
-from ..recipe import TrainConfig
 from ..run import INFO, TENSORBOARD, WEIGHTS, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import TrainConfig
 from .distributed import SINGLE, Distributed
 from .memory import keep_freed_memory
 from .optim import Schedule, build_optimizer, clip_gradients, ema_update, l2_penalty, reset_adagrad
 
 log = logging.getLogger(__name__)
-
-
-def select_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present; asking for CUDA without one is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RecipeError("train.device: 'cuda' asked for but torch sees no CUDA device")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:

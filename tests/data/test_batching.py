@@ -1,6 +1,7 @@
 import torch
 
-from nlpseq.data.batching import bucket_by_length, pad_sequences, padding_mask
+from nlpseq.data.batching import bucket_by_length, pad_sequences
+from nlpseq.nn.masks import padding_mask
 from nlpseq.data.cache import encode_cached, fingerprint
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from nlpseq.errors import RecipeError
-from nlpseq.recipe import TrainConfig
+from nlpseq.train.config import TrainConfig
 from nlpseq.train.optim import Schedule, build_optimizer, clip_gradients, l2_penalty
 
 

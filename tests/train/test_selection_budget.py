@@ -8,9 +8,9 @@ import torch
 from safetensors.torch import load_file
 
 from nlpseq.errors import RecipeError
-from nlpseq.recipe import TrainConfig
 from nlpseq.run import RunDir
 from nlpseq.train.checkpoint import list_checkpoints
+from nlpseq.train.config import TrainConfig
 from nlpseq.train.optim import Schedule, budget_factor
 
 from .test_trainer import make, toy_data

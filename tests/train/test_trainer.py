@@ -5,10 +5,10 @@ import torch
 from pydantic import ValidationError
 
 from nlpseq.errors import RecipeError
-from nlpseq.recipe import TrainConfig
 from nlpseq.run import RunDir
 from nlpseq.train.checkpoint import list_checkpoints
-from nlpseq.train.trainer import Trainer, TrainData
+from nlpseq.train.config import TrainConfig
+from nlpseq.train.trainer import TrainData, Trainer
 
 
 class Toy(torch.nn.Module):
