@@ -221,7 +221,7 @@ class TranslationTask(Task):
             src, src_len = batch["src"].to(device), batch["src_len"].to(device)
             if beam <= 1:
                 hyps = [[h] for h in greedy_search(model, src, src_len, cfg.max_len_a, cfg.max_len_b,
-                                                   keep_attention=keep_attention)]
+                                                   keep_attention=keep_attention, alpha=cfg.alpha)]
             else:  # MBR weighs every ending the search found, not only the n-best returned
                 keep = endings_needed(beam, cfg.patience) if cfg.mbr_temperature else n_best
                 hyps = beam_search(model, src, src_len, beam, keep, cfg.alpha, cfg.max_len_a, cfg.max_len_b,

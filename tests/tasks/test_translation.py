@@ -312,3 +312,17 @@ def test_evaluate_bootstrap_prints_an_interval_around_bleu_and_chrf(mt_run, tmp_
         assert lo <= m[name] <= hi and hi > lo
     text = run_cli("evaluate", str(mt_run), *opts).stdout
     assert "95% bootstrap interval (200 resamples)" in text
+
+
+def test_greedy_scores_use_the_recipes_length_penalty(mt_run):
+    from nlpseq.api import load_run
+    from nlpseq.decode.search import length_penalty
+
+    task, model = load_run(mt_run)
+    task.decode_cfg.alpha = 0.0
+    raw = task.translate(model, ["Ein Hund rennt."], beam=1)[0][0]
+    task.decode_cfg.alpha = 1.0
+    scaled = task.translate(model, ["Ein Hund rennt."], beam=1)[0][0]
+    assert raw["translation"] == scaled["translation"]
+    pieces = len(task.tgt_sp.vocab().encode(task.tgt_sp.tokenize(raw["translation"])))
+    assert scaled["score"] == pytest.approx(raw["score"] / length_penalty(pieces + 1, 1.0), rel=1e-5)
