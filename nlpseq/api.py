@@ -9,7 +9,7 @@ import torch
 
 from .recipe import Recipe
 from .registry import MODELS, TASKS
-from .run import RunDir
+from .run import RECIPE, RunDir
 from .tasks.base import Task, load_run
 from .train.trainer import TrainData, Trainer, seed_everything
 from .version import __version__
@@ -51,11 +51,11 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
 def _start(recipe: Recipe, run: RunDir, resume: bool, dist: Distributed) -> tuple[Trainer, TrainData]:
     """Everything between creating the run folder and the first training step: text layer, data, model."""
     dist.barrier()
-    if resume and (run / "recipe.yaml").exists():
+    if resume and (run / RECIPE).exists():
         from .recipe import build_recipe
 
         # The run's own recipe wins: resuming with different settings would not be the same run.
-        recipe = build_recipe(run.recipe_tree(), str(run / "recipe.yaml"))
+        recipe = build_recipe(run.recipe_tree(), str(run / RECIPE))
     seed_everything(recipe.seed)
     task: Task = TASKS.get(recipe.task)(recipe, run)
     task.writes_run = dist.is_main

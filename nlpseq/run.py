@@ -25,6 +25,7 @@ from .fileio import atomic_path, atomic_write_json, atomic_write_text
 
 RECIPE, INFO, VOCAB, WEIGHTS, METRICS = "recipe.yaml", "run.json", "vocab.json", "model.safetensors", "metrics.jsonl"
 TOKENIZER, CHECKPOINTS, TENSORBOARD = "tokenizer", "checkpoints", "tensorboard"
+STATE = "state.pt"  # in each checkpoint, beside its WEIGHTS: optimizer, schedule, RNG and progress
 
 
 class RunDir:

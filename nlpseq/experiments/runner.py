@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import NlpseqError
 from ..fileio import atomic_path
 from ..metrics.resampling import ItemStats
+from ..run import RECIPE
 from .plan import Configuration
 
 
@@ -96,7 +97,7 @@ def run_experiment(recipe: str | os.PathLike, configurations: Sequence[Configura
                     if threads:
                         sets.append(f"train.threads={threads}")
                     cmd = _cli("train", str(recipe), "--out", str(run_dir), *[a for s in sets for a in ("--set", s)])
-                    if (run_dir / "recipe.yaml").exists():
+                    if (run_dir / RECIPE).exists():
                         cmd.append("--resume")
                     _run_logged(cmd, log, env, f"training {config.name} seed {seed}")
                     (run_dir / "items.trained").touch()

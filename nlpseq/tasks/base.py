@@ -12,11 +12,12 @@ from typing import Any, ClassVar, Iterable
 import torch
 
 from ..config import Section
+from ..data.batching import to_device
 from ..errors import NlpseqError
 from ..metrics.resampling import ItemStats
 from ..recipe import Recipe, build_recipe
 from ..registry import MODELS, TASKS
-from ..run import RunDir
+from ..run import RECIPE, RunDir
 from ..train.distributed import select_device
 from ..train.trainer import TrainData
 
@@ -28,7 +29,7 @@ def mean_loss(model: torch.nn.Module, batches: Iterable[dict]) -> tuple[float, i
     model.eval()
     with torch.inference_mode():
         for batch in batches:
-            out = model({k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()})
+            out = model(to_device(batch, device))
             total += float(out["loss"]) * int(out["units"])
             units += int(out["units"])
     return total / max(units, 1), units
@@ -110,7 +111,7 @@ class Task:
 
     @classmethod
     def from_run(cls, run: RunDir) -> "Task":
-        recipe = build_recipe(run.recipe_tree(), str(run / "recipe.yaml"))
+        recipe = build_recipe(run.recipe_tree(), str(run / RECIPE))
         task = cls(recipe, run)
         task.load_text()
         return task

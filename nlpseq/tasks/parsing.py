@@ -11,7 +11,7 @@ import torch
 from nltk import Tree
 
 from ..config import Section
-from ..data.batching import bucket_by_length, pad_sequences
+from ..data.batching import bucket_by_length, pad_sequences, to_device
 from ..data.corpora import resolve_ref
 from ..data.ptb import EMPTY, BinaryTree, binarize, debinarize, read_ptb, shape_tree
 from ..data.trees import read_sentiment_trees
@@ -150,7 +150,7 @@ class ParsingTask(Task):
         model.eval()
         for idx in bucket_by_length([len(s) for s in sentences], batch_words, 64, shuffle=False):
             batch = self.collate([rows[i] for i in idx])
-            batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+            batch = to_device(batch, device)
             for i, out in zip(idx, model.parse(batch, decode)):
                 trees[i] = self._tree(sentences[i], out)
         return trees  # type: ignore[return-value]

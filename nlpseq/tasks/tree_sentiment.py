@@ -9,7 +9,7 @@ import torch
 from nltk import Tree
 
 from ..config import Section
-from ..data.batching import bucket_by_length
+from ..data.batching import bucket_by_length, to_device
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
 from ..data.halves import split_half_ref, take_half
@@ -196,8 +196,8 @@ class TreeSentimentTask(Task):
                     low = self.recipe.text.lowercase
                     batch["ngrams"] = self._leaf_ngrams([w.lower() if low else w for i in idx
                                                          for w in tree_tokens(trees[i])])
-                probs = torch.softmax(model({k: (v.to(device) if torch.is_tensor(v) else v)
-                                             for k, v in batch.items() if k != "labels"})["logits"].float(), -1).cpu()
+                inputs = to_device({k: v for k, v in batch.items() if k != "labels"}, device)
+                probs = torch.softmax(model(inputs)["logits"].float(), -1).cpu()
                 flat = probs[batch["positions"]]  # back from height order to each tree's post-order
                 start = 0
                 for i in idx:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ..fileio import fsync_dir
-from ..run import CHECKPOINTS, RunDir
+from ..run import CHECKPOINTS, STATE, WEIGHTS, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def save_checkpoint(run: RunDir, step: int, model: torch.nn.Module, state: dict,
     tmp.mkdir()
     from safetensors.torch import save_file
 
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
-    torch.save(state, tmp / "state.pt")
+    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS))
+    torch.save(state, tmp / STATE)
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
@@ -80,8 +80,8 @@ def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
 
     for ckpt in reversed(list_checkpoints(run)):
         try:
-            weights = load_file(str(ckpt / "model.safetensors"))
-            state = torch.load(ckpt / "state.pt", weights_only=True)
+            weights = load_file(str(ckpt / WEIGHTS))
+            state = torch.load(ckpt / STATE, weights_only=True)
             return weights, state
         except Exception as exc:  # any damage means: fall back to an older checkpoint
             log.warning("skipping damaged checkpoint %s (%s)", ckpt, exc)
@@ -102,7 +102,7 @@ def average_checkpoints(run: RunDir, last: int) -> dict[str, torch.Tensor]:
     paths = list_checkpoints(run)[-last:]
     if not paths:
         raise FileNotFoundError(f"{run.path}: no checkpoint to average")
-    states = [load_file(str(p / "model.safetensors")) for p in paths]
+    states = [load_file(str(p / WEIGHTS)) for p in paths]
     out = {}
     for name, newest in states[-1].items():
         if torch.is_floating_point(newest):

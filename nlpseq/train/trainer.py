@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ..data.batching import bucket_by_length
+from ..data.batching import bucket_by_length, to_device
 from ..errors import RecipeError
 from ..run import INFO, TENSORBOARD, WEIGHTS, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -58,10 +58,6 @@ class Progress:
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-def _to_device(batch: dict, device: torch.device) -> dict:
-    return {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
 
 
 class Trainer:
@@ -368,7 +364,7 @@ class Trainer:
         units = [0]
 
         def step() -> None:
-            out = self.model(_to_device(batch, self.device))
+            out = self.model(to_device(batch, self.device))
             units[0] = int(out["units"])
             out["loss"].backward()
 
@@ -402,7 +398,7 @@ class Trainer:
 
     def _forward(self, batch: dict) -> tuple[dict, torch.Tensor]:
         """The model's output and the objective to minimise (its loss plus any L2 penalty)."""
-        batch = _to_device(batch, self.device)
+        batch = to_device(batch, self.device)
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
             out = self.net(batch)
             objective = out["loss"] + l2_penalty(self.model, self.cfg.l2)
