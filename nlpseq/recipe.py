@@ -100,7 +100,8 @@ def _validate(cls: type[Section], raw: Any, prefix: str, source: str) -> Section
         if err["type"] == "extra_forbidden":
             hint = did_you_mean(str(err["loc"][-1]), cls.model_fields) if len(err["loc"]) == 1 else ""
             raise RecipeError(f"{source}: unknown key '{key}'{hint}") from None
-        raise RecipeError(f"{source}: {key}: {err['msg']} (got {err.get('input')!r})") from None
+        msg = str(err["ctx"]["error"]) if err["type"] == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
+        raise RecipeError(f"{source}: {key}: {msg} (got {err.get('input')!r})") from None
 
 
 def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:

@@ -16,32 +16,33 @@ from .errors import RecipeError, did_you_mean
 
 T = TypeVar("T")
 
-BUILTIN_MODULES = ("nlpseq.tasks",)  # registers every built-in task and model
 PLUGIN_GROUP = "nlpseq.plugins"  # entry points of other packages: modules that register tasks, models or cells
 
-_loaded = False
+_loaded: set[str] = set()
 
 
-def load_plugins() -> None:
-    """Import the built-in task and model modules and every ``nlpseq.plugins`` entry point, once."""
-    global _loaded
-    if _loaded:
+def load_modules(names: tuple[str, ...]) -> None:
+    """Import ``names`` and every ``nlpseq.plugins`` entry point, each once."""
+    for name in names:
+        if name not in _loaded:
+            importlib.import_module(name)  # a lookup during this import finds the module half-built and goes on
+            _loaded.add(name)
+    if "<plugins>" in _loaded:
         return
-    for name in BUILTIN_MODULES:
-        importlib.import_module(name)  # a lookup during this import finds the module half-built and goes on
+    _loaded.add("<plugins>")
     for ep in entry_points(group=PLUGIN_GROUP):
         try:
             ep.load()
         except Exception as exc:  # a broken plugin is named in one line, not a traceback
             raise RecipeError(f"plugin '{ep.name}' ({ep.value}) failed to load: {exc}") from None
-    _loaded = True
 
 
 class Registry(Generic[T]):
     """A name -> object table whose lookups fail with a one-line error suggesting the closest name."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, builtins: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.builtins = builtins  # modules whose import registers the built-in entries
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -61,21 +62,29 @@ class Registry(Generic[T]):
         Raises:
             RecipeError: no such name; the message names the closest one and the choices.
         """
-        load_plugins()
+        load_modules(self.builtins)
         if name not in self._items:
             raise RecipeError(
                 f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; choose from {', '.join(sorted(self._items))}"
             )
         return self._items[name]
 
+    def items(self) -> list[tuple[str, T]]:
+        load_modules(self.builtins)
+        return sorted(self._items.items())
+
+    def __iter__(self):
+        return iter(self.names())
+
     def names(self) -> list[str]:
-        load_plugins()
+        load_modules(self.builtins)
         return sorted(self._items)
 
     def __contains__(self, name: str) -> bool:
-        load_plugins()
+        load_modules(self.builtins)
         return name in self._items
 
 
-TASKS: Registry = Registry("task")
-MODELS: Registry = Registry("model")
+TASKS: Registry = Registry("task", ("nlpseq.tasks",))
+MODELS: Registry = Registry("model", ("nlpseq.tasks",))  # the tasks import the models they serve
+CELLS: Registry = Registry("cell", ("nlpseq.nn.cells",))

@@ -16,16 +16,14 @@ from pydantic import Field
 from torch import nn
 
 from ..config import Section
-from ..nn.masks import padding_mask
-from ..errors import RecipeError, did_you_mean
+from ..errors import RecipeError
 from ..nn import RecurrentEncoder, TokenEmbedding
 from ..nn.attention import Attention
-from ..nn.cells import CELLS
 from ..nn.layers import CellLayer, CellRNN
+from ..nn.masks import padding_mask
+from ..nn.recurrent import cell_class
 from ..registry import MODELS
 from ..text.vocab import Vocab
-
-_CELLS = {"lstm": (nn.LSTM, nn.LSTMCell), "gru": (nn.GRU, nn.GRUCell)}
 
 
 @dataclass
@@ -68,10 +66,8 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, cfg: Config, src_vocab_size: int, tgt_vocab_size: int) -> None:
         super().__init__()
-        if cfg.cell not in CELLS:
-            raise RecipeError(f"model.cell: unknown cell '{cfg.cell}'{did_you_mean(cfg.cell, CELLS)}; "
-                              f"choose from {', '.join(CELLS)}")
-        if getattr(CELLS[cfg.cell], "conv_width", 1) > 1:
+        kind = cell_class(cfg.cell)
+        if kind.conv_width > 1:
             raise RecipeError(f"model.cell: '{cfg.cell}' convolves over the previous input, which a decoder "
                               "stepping one token at a time does not have; use it in classifiers and language models")
         if cfg.share_embeddings and src_vocab_size != tgt_vocab_size:
@@ -84,14 +80,14 @@ class Seq2Seq(nn.Module):
         enc_hidden = hid // 2 if cfg.bidirectional else hid
         self.encoder = RecurrentEncoder(emb, enc_hidden, cfg.encoder_layers, cfg.bidirectional, cfg.cell, cfg.dropout)
         enc_size = self.encoder.output_size
-        self.torch_cells = cfg.cell in _CELLS  # torch's LSTM/GRU cells; any other cell steps in Python
+        self.torch_cells = kind.fused_step is not None  # torch's LSTM/GRU cells; any other cell steps in Python
         # "is_lstm": the decoder state has a second tensor (the memory cell c) beside h.
-        self.is_lstm = cfg.cell == "lstm" if self.torch_cells else CELLS[cfg.cell].state_count == 2
+        self.is_lstm = kind.state_count == 2
         self.bridge_h = nn.Linear(enc_size, hid * cfg.decoder_layers)
         self.bridge_c = nn.Linear(enc_size, hid * cfg.decoder_layers) if self.is_lstm else None
         between = cfg.dropout if cfg.decoder_layers > 1 else 0.0
         if self.torch_cells:
-            fused, cell = _CELLS[cfg.cell]
+            fused, cell = kind.fused, kind.fused_step
             if cfg.input_feeding:
                 self.cells = nn.ModuleList(cell(emb + hid if i == 0 else hid, hid) for i in range(cfg.decoder_layers))
             else:

@@ -4,14 +4,23 @@ Each cell declares how wide its input projection is; :class:`~nlpseq.nn.layers.C
 computes that projection for every time step in one matrix product and then calls the cell
 once per step with the projected input and the previous state. States are tuples of tensors
 whose first element is the output ``h``.
+
+A cell class describes itself: how many tensors its state holds, how many inputs its time
+convolution reads, torch's fused kernels for it if any, and the recipe keys of its own options
+(``Options``, merged into :class:`~nlpseq.nn.recurrent.RecurrentOptions`). Registered under a name
+in :data:`~nlpseq.registry.CELLS`, it is usable from every recipe's ``model.cell``.
 """
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from torch import nn
 
+from ..config import Section
 from ..errors import RecipeError
+from ..registry import CELLS
 
 
 class Cell(nn.Module):
@@ -19,7 +28,18 @@ class Cell(nn.Module):
 
     hidden_size: int
     proj_size: int
-    state_count: int = 1  # how many tensors a state holds
+    state_count: ClassVar[int] = 1  # how many tensors a state holds (2: h and a memory cell c)
+    conv_width: int = 1  # inputs the projection reads: x_t alone, or [x_{t-1}; x_t] (QRNN's convolution)
+    fused: ClassVar[type[nn.RNNBase] | None] = None  # torch's whole-sequence kernel of the same cell
+    fused_step: ClassVar[type[nn.RNNCellBase] | None] = None  # torch's one-step kernel of the same cell
+
+    class Options(Section):
+        """The recipe keys of this cell's own settings (none by default)."""
+
+    @classmethod
+    def keyword_arguments(cls, options: Any) -> dict[str, Any]:
+        """The constructor's keyword arguments from a model section holding this cell's ``Options``."""
+        return {}
 
     def init_state(self, batch: int, ref: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tuple(ref.new_zeros(batch, self.hidden_size) for _ in range(self.state_count))
@@ -37,6 +57,7 @@ class Cell(nn.Module):
         return g if mask is None else g * mask
 
 
+@CELLS.register("elman")
 class ElmanCell(Cell):
     """h_t = tanh(W x_t + U h_{t-1} + b)."""
 
@@ -49,6 +70,7 @@ class ElmanCell(Cell):
         return (torch.tanh(xw + self.U(state[0])),)
 
 
+@CELLS.register("jordan")
 class JordanCell(Cell):
     """Jordan network: the previous output y_{t-1} is fed back; y_t = tanh(V h_t + c)."""
 
@@ -63,10 +85,12 @@ class JordanCell(Cell):
         return (torch.tanh(self.V(h)),)
 
 
+@CELLS.register("lstm")
 class LSTMCell(Cell):
     """The LSTM of torch.nn.LSTM (gate order i, f, g, o), so its weights can be copied across."""
 
     state_count = 2
+    fused, fused_step = nn.LSTM, nn.LSTMCell
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -80,8 +104,11 @@ class LSTMCell(Cell):
         return torch.sigmoid(o) * torch.tanh(c), c
 
 
+@CELLS.register("gru")
 class GRUCell(Cell):
     """The GRU of torch.nn.GRU: r and z gates, reset applied to the recurrent part of the candidate."""
+
+    fused, fused_step = nn.GRU, nn.GRUCell
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -97,6 +124,7 @@ class GRUCell(Cell):
         return ((1 - z) * n + z * h,)
 
 
+@CELLS.register("residual_lstm")
 class ResidualLSTMCell(Cell):
     """Residual LSTM (Prakash et al. 2016): h_t = o_t * (W_p tanh(c_t) + W_h x_t)."""
 
@@ -116,8 +144,16 @@ class ResidualLSTMCell(Cell):
         return torch.sigmoid(o) * (self.W_p(torch.tanh(c)) + shortcut), c
 
 
+@CELLS.register("rhn")
 class RHNCell(Cell):
     """Recurrent highway network (Zilly et al. 2016) with recurrence depth ``depth`` and coupled carry gate."""
+
+    class Options(Section):
+        rhn_depth: int = 3  # recurrent highway network: micro-layers per time step
+
+    @classmethod
+    def keyword_arguments(cls, options: Any) -> dict[str, Any]:
+        return {"depth": options.rhn_depth}
 
     def __init__(self, input_size: int, hidden_size: int, depth: int = 3) -> None:
         super().__init__()
@@ -146,6 +182,7 @@ def linear_recurrence(f: torch.Tensor, u: torch.Tensor, c0: torch.Tensor) -> tor
     return torch.stack(cs, 1) if cs else f.new_zeros(f.size(0), 0, f.size(2))
 
 
+@CELLS.register("sru")
 class SRUCell(Cell):
     """Simple recurrent unit (Lei et al. 2017): every matrix product is in the input projection;
     the recurrence is element-wise. h_t = r ⊙ tanh(c_t) + (1 - r) ⊙ x_t, with x_t replaced by
@@ -178,6 +215,7 @@ class SRUCell(Cell):
         return r * torch.tanh(c) + (1 - r) * skip, c
 
 
+@CELLS.register("qrnn")
 class QRNNCell(Cell):
     """QRNN with fo-pooling (Bradbury et al. 2016). The convolution over time is the input
     projection of [x_{t-1}; x_t] with ``window=2`` (the paper's width), of x_t alone with
@@ -186,6 +224,13 @@ class QRNNCell(Cell):
 
     state_count = 2
     conv_width = 2  # the default window; an instance holds its own
+
+    class Options(Section):
+        qrnn_window: int = 2  # QRNN convolution width over time: 2 (the paper's), or 1 (x_t only)
+
+    @classmethod
+    def keyword_arguments(cls, options: Any) -> dict[str, Any]:
+        return {"window": options.qrnn_window}
 
     def __init__(self, input_size: int, hidden_size: int, window: int = 2) -> None:
         super().__init__()
@@ -209,7 +254,4 @@ class QRNNCell(Cell):
         return torch.sigmoid(o) * c, c
 
 
-CELLS: dict[str, type[Cell]] = {
-    "elman": ElmanCell, "jordan": JordanCell, "lstm": LSTMCell, "gru": GRUCell,
-    "residual_lstm": ResidualLSTMCell, "rhn": RHNCell, "sru": SRUCell, "qrnn": QRNNCell,
-}
+__all__ = ["CELLS", "Cell", "linear_recurrence"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..registry import CELLS
+from . import cells as _cells  # noqa: F401  (registers the built-in cells)
 from .masks import padding_mask
-from .cells import CELLS
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -43,8 +44,8 @@ class CellLayer(nn.Module):
                  variational_dropout: float = 0.0, recurrent_dropout: float = 0.0, zoneout: float = 0.0,
                  **cell_options) -> None:
         super().__init__()
-        self.cell = CELLS[cell](input_size, hidden_size, **cell_options)
-        self.width = getattr(self.cell, "conv_width", 1)
+        self.cell = CELLS.get(cell)(input_size, hidden_size, **cell_options)
+        self.width = self.cell.conv_width
         self.proj = nn.Linear(input_size * self.width, self.cell.proj_size)
         self.reverse = reverse
         self.variational_dropout, self.recurrent_dropout, self.zoneout = variational_dropout, recurrent_dropout, zoneout
@@ -132,7 +133,7 @@ class CellRNN(nn.Module):
                                              for d in range(dirs)))
         self.dropout = nn.Dropout(dropout)
         self.skip = skip
-        self.has_cell_state = CELLS[cell].state_count == 2
+        self.has_cell_state = CELLS.get(cell).state_count == 2
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, states: list[tuple[torch.Tensor, ...]] | None = None):
         """Returns outputs (batch, time, hidden*dirs), h_n and c_n (layers*dirs, batch, hidden; c_n may be None).

@@ -11,21 +11,31 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from pydantic import field_validator
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..config import Section
-from ..errors import RecipeError, did_you_mean
-from .cells import CELLS
+from ..errors import RecipeError
+from ..registry import CELLS
+from . import cells as _cells  # registers the built-in cells
 from .layers import CellRNN
 
-FUSED_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+def cell_class(name: str) -> type[_cells.Cell]:
+    """The cell class registered as ``name``.
+
+    Raises:
+        RecipeError: no such cell; the message names the closest one and the choices.
+    """
+    try:
+        return CELLS.get(name)
+    except RecipeError as exc:
+        raise RecipeError(f"model.cell: {exc}") from None
 
 
-class RecurrentOptions(Section):
-    """The recurrent-layer keys every model section shares (the cell and its regularizers)."""
-
-    cell: str = "lstm"  # lstm | gru | elman | jordan | residual_lstm | rhn | sru | qrnn
+class _RecurrentKeys(Section):
+    cell: str = "lstm"  # any registered cell: see nlpseq.nn.cells (lstm and gru also have fused kernels)
     hidden_size: int = 256
     num_layers: int = 1
     dropout: float = 0.0  # between stacked layers (and, by the model, on its outputs)
@@ -33,12 +43,27 @@ class RecurrentOptions(Section):
     recurrent_dropout: float = 0.0  # on the candidate update, without memory loss
     zoneout: float = 0.0  # chance of a unit keeping its previous state
     skip_connections: bool = False  # residual connections between stacked layers
-    rhn_depth: int = 3  # recurrent highway network: micro-layers per time step
-    qrnn_window: int = 2  # QRNN convolution width over time: 2 (the paper's), or 1 (x_t only)
 
-    def cell_options(self) -> dict[str, int]:
-        """The keyword arguments of this section's cell (its own keys only)."""
-        return {"rhn": {"depth": self.rhn_depth}, "qrnn": {"window": self.qrnn_window}}.get(self.cell, {})
+    @field_validator("cell")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        try:
+            CELLS.get(name)
+        except RecipeError as exc:  # as a ValueError, the recipe loader names the file and the key
+            raise ValueError(str(exc)) from None
+        return name
+
+    def cell_options(self) -> dict[str, Any]:
+        """The keyword arguments of this section's cell, from its own keys."""
+        return cell_class(self.cell).keyword_arguments(self)
+
+
+# The recurrent keys every model section shares, and each registered cell's own keys after them
+# (pydantic takes fields from the last base first).
+_CELL_OPTIONS = [c.Options for _, c in CELLS.items() if c.Options is not _cells.Cell.Options]
+RecurrentOptions = type("RecurrentOptions", (*_CELL_OPTIONS, _RecurrentKeys),
+                        {"__module__": __name__, "__doc__": "The recurrent-layer keys every model section shares "
+                                                             "(the cell, its regularizers and the cells' own keys)."})
 
 
 class RecurrentEncoder(nn.Module):
@@ -60,17 +85,15 @@ class RecurrentEncoder(nn.Module):
                  recurrent_dropout: float = 0.0, zoneout: float = 0.0, skip: bool = False,
                  cell_options: dict | None = None) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise RecipeError(f"model.cell: unknown cell '{cell}'{did_you_mean(cell, CELLS)}; "
-                              f"choose from {', '.join(CELLS)}")
+        kind = cell_class(cell)
         self.cell = cell
         self.hidden_size, self.num_layers, self.bidirectional = hidden_size, num_layers, bidirectional
         per_step = variational_dropout or recurrent_dropout or zoneout or skip
-        self.fused = cell in FUSED_CELLS and not per_step
+        self.fused = kind.fused is not None and not per_step
         between = dropout if num_layers > 1 else 0.0
         if self.fused:
-            self.rnn = FUSED_CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                                         bidirectional=bidirectional, dropout=between)
+            self.rnn = kind.fused(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                                  bidirectional=bidirectional, dropout=between)
         else:
             self.rnn = CellRNN(cell, input_size, hidden_size, num_layers, bidirectional, between, skip,
                                variational_dropout=variational_dropout, recurrent_dropout=recurrent_dropout,

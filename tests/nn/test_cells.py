@@ -180,3 +180,21 @@ def test_recipe_keys_reach_the_cells():
     assert layer.width == 1 and layer.proj.in_features == 4
     rhn = RecurrentEncoder.from_options(4, RecurrentOptions(cell="rhn", hidden_size=5, rhn_depth=2)).rnn.layers[0][0]
     assert len(rhn.cell.R) == 2
+
+
+def test_cells_describe_themselves_and_the_docs_list_every_registered_cell():
+    import re
+
+    from nlpseq.nn.recurrent import RecurrentOptions, cell_class
+
+    from ..conftest import ROOT
+
+    assert cell_class("lstm").fused is torch.nn.LSTM and cell_class("gru").fused_step is torch.nn.GRUCell
+    assert cell_class("elman").fused is None and cell_class("qrnn").conv_width == 2
+    assert [cell_class(n).state_count for n in ("lstm", "gru", "sru", "elman")] == [2, 1, 2, 1]
+    # each cell's own keys are recipe keys of every recurrent model section
+    assert {"rhn_depth", "qrnn_window"} <= set(RecurrentOptions.model_fields)
+    assert RecurrentOptions(cell="rhn", rhn_depth=2).cell_options() == {"depth": 2}
+    assert RecurrentOptions(cell="lstm").cell_options() == {}
+    line = re.search(r"`model\.cell: ([a-z_ |]+)`", (ROOT / "README.md").read_text()).group(1)
+    assert sorted(n.strip() for n in line.split("|")) == CELLS.names()
