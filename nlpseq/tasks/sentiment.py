@@ -20,7 +20,7 @@ from ..text import Vocab, get_tokenizer
 from ..text.char_ngrams import CharNgrams
 from ..train.trainer import TrainData
 from .base import Task
-from .sentiment_data import LabelledSet, looks_like_trees, read_package, read_sst, read_tsv, sst_label_names
+from ..data.sentiment import LabelledSet, looks_like_trees, read_package, read_sst, read_tsv, sst_label_names
 
 
 @TASKS.register("sentiment")

@@ -6,9 +6,10 @@ import torch
 from nlpseq.data.treebatch import collate_trees, encode_tree
 from nlpseq.data.trees import read_sentiment_trees, tree_tokens
 from nlpseq.models.recursive_levels import compose_levels
-from nlpseq.models.recursive_reference import naive_node_logits
 from nlpseq.registry import MODELS
 from nlpseq.text import Vocab
+
+from .recursive_reference import naive_node_logits
 
 
 @pytest.fixture(scope="module")

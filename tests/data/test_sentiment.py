@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from nlpseq.tasks.sentiment_data import read_package, read_sst, read_tsv
+from nlpseq.data.sentiment import read_package, read_sst, read_tsv
 
 needs_data = pytest.mark.skipif(not os.environ.get("NLPSEQ_DATA"), reason="needs the real corpora")
 

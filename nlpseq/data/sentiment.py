@@ -6,11 +6,11 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data.corpora import resolve_ref
-from ..data.halves import take_half
-from ..data.readers import iter_package_files, read_labelled_lines
-from ..data.trees import BINARY_LABELS, SST_LABELS, binary_label, read_sentiment_trees, tree_tokens
 from ..errors import DataError
+from .corpora import resolve_ref
+from .halves import take_half
+from .readers import iter_package_files, read_labelled_lines
+from .trees import BINARY_LABELS, SST_LABELS, binary_label, read_sentiment_trees, tree_tokens
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 from nltk import Tree
 
-from ..text.vocab import Vocab
-from .recursive import RecursiveModel
+from nlpseq.models.recursive import RecursiveModel
+from nlpseq.text.vocab import Vocab
 
 
 def naive_node_logits(model: RecursiveModel, tree: Tree, vocab: Vocab, lowercase: bool = False) -> list[torch.Tensor]:
