@@ -45,3 +45,14 @@ def test_every_module_imports_in_a_fresh_interpreter():
     with ThreadPoolExecutor(4) as pool:
         failed = [(n, e) for n, e in pool.map(load, sorted(set(names))) if e]
     assert failed == []
+
+
+def test_models_meet_the_contracts_the_trainer_and_searches_name():
+    from nlpseq.contracts import StepDecoder, TrainableModel
+    from nlpseq.registry import MODELS
+
+    for name, cls in MODELS.items():
+        assert callable(getattr(cls, "forward", None)), name
+    seq2seq = MODELS.get("lstm_seq2seq")
+    assert all(callable(getattr(seq2seq, m, None)) for m in ("encode", "step", "reorder"))
+    assert issubclass(seq2seq, StepDecoder) and issubclass(MODELS.get("rntn"), TrainableModel)

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..contracts import StepDecoder
 from ..text.vocab import Vocab
+from .config import DecodeConfig
 
 
 @dataclass
@@ -58,12 +60,15 @@ def coverage_penalty(coverage: torch.Tensor, beta: float) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len_a: float = 1.5, max_len_b: int = 10,
-                  allow_unk: bool = False, keep_attention: bool = False, alpha: float = 0.6) -> list[Hypothesis]:
-    """The most likely token at each step, for a batch of sources; scored like beam search.
+def greedy_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig | None = None, *,
+                  allow_unk: bool = False, keep_attention: bool = False) -> list[Hypothesis]:
+    """The most likely token at each step, for a batch of sources; scored like beam search (``cfg.alpha``),
+    at most ``cfg.max_len_a * length + cfg.max_len_b`` pieces.
 
     Sentences that have ended leave the batch, so the steps that remain compute only open ones.
     """
+    cfg = cfg or DecodeConfig()
+    max_len_a, max_len_b, alpha = cfg.max_len_a, cfg.max_len_b, cfg.alpha
     memory, state = model.encode(src, src_len)
     n, device = src.size(0), src.device
     limits = max_lengths(src_len, max_len_a, max_len_b).to(device)
@@ -101,10 +106,13 @@ def greedy_search(model, src: torch.Tensor, src_len: torch.Tensor, max_len_a: fl
 
 
 @torch.inference_mode()
-def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, n_best: int = 1,
-                alpha: float = 0.6, max_len_a: float = 1.5, max_len_b: int = 10, allow_unk: bool = False,
-                keep_attention: bool = False, beta: float = 0.0, patience: float = 1.0) -> list[list[Hypothesis]]:
+def beam_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig | None = None, *,
+                n_best: int = 1, beam: int | None = None, allow_unk: bool = False,
+                keep_attention: bool = False) -> list[list[Hypothesis]]:
     """Beam search for a batch of sources; returns the ``n_best`` hypotheses of each, best first.
+
+    The settings come from ``cfg`` (beam size, ``alpha``, ``beta``, ``patience``, length limits);
+    ``beam`` overrides its beam size for this call.
 
     A hypothesis ends when it emits ``</s>``; its score is the summed log-probability divided by
     the GNMT length penalty with ``alpha``, plus GNMT's coverage penalty with ``beta`` (0: none),
@@ -115,8 +123,9 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5, 
     sentence are searched whatever the patience: a patience above 1 only waits for more endings,
     which the length penalty may rank above the early ones.
     """
-    if patience < 1:
-        raise ValueError(f"patience must be >= 1, got {patience}")
+    cfg = cfg or DecodeConfig()
+    beam = cfg.beam if beam is None else beam
+    alpha, beta, patience, max_len_a, max_len_b = cfg.alpha, cfg.beta, cfg.patience, cfg.max_len_a, cfg.max_len_b
     n, k = src.size(0), beam
     need = endings_needed(k, patience)
     device = src.device

@@ -20,7 +20,7 @@ from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
 from ..data.halves import split_half_ref, take_half
 from ..data.readers import iter_parallel, read_parallel
-from ..decode import beam_search, endings_needed, greedy_search, mbr_rank
+from ..decode import DecodeConfig, beam_search, endings_needed, greedy_search, mbr_rank
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.bleu import bleu_chrf
 from ..metrics.resampling import ItemStats
@@ -70,17 +70,7 @@ class TranslationTask(Task):
         sampling_alpha: float | None = Field(None, gt=0)
         sampling_nbest: int = Field(16, ge=2)
 
-    class DecodeConfig(Section):
-        beam: int = 5
-        alpha: float = 0.6  # GNMT length penalty: higher favours longer output
-        beta: float = Field(0.0, ge=0)  # GNMT coverage penalty on ended hypotheses: higher penalises unattended source
-        patience: float = Field(1.0, ge=1)  # a sentence's search ends after patience * beam endings (1: fairseq's rule)
-        # Minimum Bayes risk: among the beam's endings, output the one with the highest chrF against the
-        # others, weighted by softmax(score / mbr_temperature). null: the best-scored ending.
-        mbr_temperature: float | None = Field(None, gt=0)
-        max_len_a: float = 1.5  # output at most a * source length + b pieces
-        max_len_b: int = 10
-        dev_beam: int = 1  # beam used for dev BLEU during training (greedy is fast)
+    DecodeConfig = DecodeConfig  # the recipe's decode section
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
@@ -106,7 +96,8 @@ class TranslationTask(Task):
         ref, half = split_half_ref(ref)
         src, tgt = self._pair_paths(ref)
         pairs = take_half(read_parallel(src, tgt), half)
-        return ParallelSet([s for s, _ in pairs], [t for _, t in pairs], f"{src} -> {tgt}" + (f" @{half}" if half else ""))
+        where = f"{src} -> {tgt}" + (f" @{half}" if half else "")
+        return ParallelSet([s for s, _ in pairs], [t for _, t in pairs], where)
 
     def _tokenizer_paths(self):
         folder = self.run / TOKENIZER
@@ -220,12 +211,10 @@ class TranslationTask(Task):
             batch = self.collate([ids[i] for i in rows])
             src, src_len = batch["src"].to(device), batch["src_len"].to(device)
             if beam <= 1:
-                hyps = [[h] for h in greedy_search(model, src, src_len, cfg.max_len_a, cfg.max_len_b,
-                                                   keep_attention=keep_attention, alpha=cfg.alpha)]
+                hyps = [[h] for h in greedy_search(model, src, src_len, cfg, keep_attention=keep_attention)]
             else:  # MBR weighs every ending the search found, not only the n-best returned
                 keep = endings_needed(beam, cfg.patience) if cfg.mbr_temperature else n_best
-                hyps = beam_search(model, src, src_len, beam, keep, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
-                                   keep_attention=keep_attention, beta=cfg.beta, patience=cfg.patience)
+                hyps = beam_search(model, src, src_len, cfg, beam=beam, n_best=keep, keep_attention=keep_attention)
             for i, hs in zip(rows, hyps):
                 answers = [self._answer(h, ids[i], vocab_tgt, vocab_src, keep_attention) for h in hs]
                 if beam > 1 and cfg.mbr_temperature:

@@ -1,6 +1,7 @@
 """One training loop for every model family.
 
-A model is an ``nn.Module`` whose ``forward(batch)`` returns a dict with ``loss`` (a scalar)
+A model is an ``nn.Module`` that meets :class:`~nlpseq.contracts.TrainableModel`: ``forward(batch)``
+returns a dict with ``loss`` (a scalar)
 and ``units`` (how many tokens/nodes the loss averages over). The trainer knows nothing else
 about it: the task supplies the examples, the collate function and the evaluation.
 """

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import nlpseq
-from nlpseq.decode import beam_search, greedy_search
+from nlpseq.decode import DecodeConfig, beam_search, greedy_search
 from nlpseq.errors import RunDirError
 from nlpseq.recipe import load_recipe
 from nlpseq.registry import MODELS
@@ -84,8 +84,8 @@ def test_mbr_outputs_the_ending_that_agrees_most_with_the_others(mt_run):
     vs, vt = task.src_sp.vocab(), task.tgt_sp.vocab()
     for source, mbr in zip(sources[:2], chosen):
         batch = task.collate([vs.encode(task.src_sp.tokenize(source))])
-        hyps = beam_search(model, batch["src"], batch["src_len"], 4, 8, cfg.alpha, cfg.max_len_a, cfg.max_len_b,
-                           beta=cfg.beta, patience=2.0)[0]
+        hyps = beam_search(model, batch["src"], batch["src_len"], cfg.model_copy(update={"beam": 4, "patience": 2.0}),
+                           n_best=8)[0]
         texts = [task.tgt_sp.detokenize(vt.decode(h.tokens)) for h in hyps]
         ranked = mbr_rank(texts, [h.score for h in hyps], 0.5)
         assert [a["translation"] for a in mbr] == [texts[i] for i, _ in ranked[:4]]
@@ -126,15 +126,17 @@ def test_beam_output_does_not_depend_on_the_batch(attention, feeding):
     torch.manual_seed(1)
     lengths = torch.tensor([7, 3, 5, 1, 6])
     src = torch.randint(4, 30, (5, 7)) * (torch.arange(7) < lengths[:, None])
-    together = beam_search(model, src, lengths, beam=4, n_best=2, max_len_b=6)
+    together = beam_search(model, src, lengths, DecodeConfig(beam=4, max_len_b=6), n_best=2)
     for i in range(5):
-        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], beam=4, n_best=2, max_len_b=6)
+        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1],
+                            DecodeConfig(beam=4, max_len_b=6), n_best=2)
         assert [h.tokens for h in alone[0]] == [h.tokens for h in together[i]]
         assert [h.score for h in alone[0]] == pytest.approx([h.score for h in together[i]], abs=1e-4)
     # Greedy too, attention rows included: finished sentences leave the batch without disturbing the rest.
-    together = greedy_search(model, src, lengths, max_len_b=6, keep_attention=True)
+    together = greedy_search(model, src, lengths, DecodeConfig(max_len_b=6), keep_attention=True)
     for i in range(5):
-        (alone,) = greedy_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], max_len_b=6, keep_attention=True)
+        (alone,) = greedy_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1],
+                                 DecodeConfig(max_len_b=6), keep_attention=True)
         assert alone.tokens == together[i].tokens and alone.score == pytest.approx(together[i].score, abs=1e-4)
         assert torch.allclose(torch.tensor(alone.attention), torch.tensor(together[i].attention), atol=1e-5)
         assert len(alone.attention) == len(alone.tokens) + 1
@@ -145,9 +147,9 @@ def test_beam_of_one_is_greedy_and_beams_find_better_scores():
     torch.manual_seed(2)
     lengths = torch.tensor([6, 4, 6])
     src = torch.randint(4, 30, (3, 6)) * (torch.arange(6) < lengths[:, None])
-    greedy = greedy_search(model, src, lengths, max_len_b=8, alpha=0.0)
-    one = beam_search(model, src, lengths, beam=1, max_len_b=8, alpha=0.0)
-    five = beam_search(model, src, lengths, beam=5, max_len_b=8, alpha=0.0)
+    greedy = greedy_search(model, src, lengths, DecodeConfig(max_len_b=8, alpha=0.0))
+    one = beam_search(model, src, lengths, DecodeConfig(beam=1, max_len_b=8, alpha=0.0))
+    five = beam_search(model, src, lengths, DecodeConfig(beam=5, max_len_b=8, alpha=0.0))
     for g, b1, b5 in zip(greedy, one, five):
         assert g.tokens == b1[0].tokens
         assert b1[0].score == pytest.approx(g.score, abs=1e-4)
@@ -160,8 +162,9 @@ def test_coverage_penalty_reranks_ended_hypotheses_by_the_attention_they_receive
     torch.manual_seed(3)
     lengths = torch.tensor([6, 3, 5])
     src = torch.randint(4, 30, (3, 6)) * (torch.arange(6) < lengths[:, None])
-    plain = beam_search(model, src, lengths, beam=4, n_best=4, max_len_b=6, keep_attention=True)
-    covered = beam_search(model, src, lengths, beam=4, n_best=4, max_len_b=6, keep_attention=True, beta=0.7)
+    plain = beam_search(model, src, lengths, DecodeConfig(beam=4, max_len_b=6), n_best=4, keep_attention=True)
+    covered = beam_search(model, src, lengths,
+                          DecodeConfig(beam=4, max_len_b=6, beta=0.7), n_best=4, keep_attention=True)
     for p, c in zip(plain, covered):
         # The same hypotheses end (the penalty does not steer the search), each rescored by its own
         # attention: beta * sum over source positions of log(min(attention received, 1)).
@@ -175,8 +178,8 @@ def test_coverage_penalty_reranks_ended_hypotheses_by_the_attention_they_receive
         assert [h.score for h in c] == sorted((h.score for h in c), reverse=True)
     # Batched or alone, the penalty gives the same output: padding positions add nothing.
     for i in range(3):
-        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], beam=4, n_best=4, max_len_b=6,
-                            beta=0.7)
+        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1],
+                            DecodeConfig(beam=4, max_len_b=6, beta=0.7), n_best=4)
         assert [h.tokens for h in alone[0]] == [h.tokens for h in covered[i]]
         assert [h.score for h in alone[0]] == pytest.approx([h.score for h in covered[i]], abs=1e-4)
 
@@ -186,8 +189,8 @@ def test_patience_waits_for_more_endings_without_widening_the_beam():
     torch.manual_seed(4)
     lengths = torch.tensor([6, 3, 5, 7])
     src = torch.randint(4, 30, (4, 7)) * (torch.arange(7) < lengths[:, None])
-    base = beam_search(model, src, lengths, beam=3, n_best=3, max_len_b=8, alpha=4.0)
-    patient = beam_search(model, src, lengths, beam=3, n_best=6, max_len_b=8, alpha=4.0, patience=2.0)
+    base = beam_search(model, src, lengths, DecodeConfig(beam=3, max_len_b=8, alpha=4.0), n_best=3)
+    patient = beam_search(model, src, lengths, DecodeConfig(beam=3, max_len_b=8, alpha=4.0, patience=2.0), n_best=6)
     for b, p in zip(base, patient):
         # The first three endings are the same ones; the search then goes on until six have ended.
         assert {tuple(h.tokens) for h in b} <= {tuple(h.tokens) for h in p}
@@ -195,11 +198,11 @@ def test_patience_waits_for_more_endings_without_widening_the_beam():
     # An untrained model ends at once; a strong length penalty ranks the later, longer endings first.
     assert all(p[0].score > b[0].score + 0.1 and len(p[0].tokens) > len(b[0].tokens) for b, p in zip(base, patient))
     for i in range(4):  # and still independent of the batch
-        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1], beam=3, n_best=6, max_len_b=8,
-                            alpha=4.0, patience=2.0)
+        alone = beam_search(model, src[i : i + 1, : lengths[i]], lengths[i : i + 1],
+                            DecodeConfig(beam=3, max_len_b=8, alpha=4.0, patience=2.0), n_best=6)
         assert [h.tokens for h in alone[0]] == [h.tokens for h in patient[i]]
     with pytest.raises(ValueError, match="patience"):
-        beam_search(model, src, lengths, beam=3, patience=0.5)
+        beam_search(model, src, lengths, DecodeConfig(beam=3, patience=0.5))
 
 
 def test_padding_is_ignored_by_the_loss():
@@ -231,7 +234,7 @@ def test_every_stepwise_cell_serves_as_encoder_and_decoder(cell, feed):
         steps.append(att)
     assert torch.allclose(whole, torch.cat(steps, 1), atol=1e-5)
     with torch.no_grad():
-        hyps = beam_search(model, src, src_len, beam=3, max_len_a=1.0, max_len_b=4)
+        hyps = beam_search(model, src, src_len, DecodeConfig(beam=3, max_len_a=1.0, max_len_b=4))
     assert len(hyps) == 3
 
 
