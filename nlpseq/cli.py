@@ -28,18 +28,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         shutdown()
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports for the job
-    best = [r for r in run.read_metrics() if r.get("split") == "dev"]
     print(f"run directory: {run.path}")
-    if best:
-        from .registry import TASKS
-
-        task_cls = TASKS.get(recipe.task)
-        metric = recipe.train.metric or task_cls.metric
-        sign = 1 if task_cls.higher_is_better else -1
-        top = max((r for r in best if metric in r), key=lambda r: sign * r[metric], default=best[-1])
-        print("best dev: " + ", ".join(f"{k}={v:.2f}" for k, v in top.items()
-                                       if isinstance(v, float) and k != "elapsed_s"))
     info = run.info()
+    selection = info.get("selection", {})
+    # The dev scores of the evaluation whose weights were kept (train.select), as the trainer recorded it.
+    chosen = [r for r in run.read_metrics() if r.get("split") == "dev" and r.get("step") == selection.get("step")]
+    if selection.get("select") == "average":
+        print(f"saved weights: the mean of the last {recipe.train.average_last} checkpoints (not evaluated on dev)")
+    elif chosen:
+        print(f"dev at the saved weights (select: {selection['select']}, step {selection['step']}): "
+              + ", ".join(f"{k}={v:.2f}" for k, v in chosen[-1].items() if isinstance(v, float) and k != "elapsed_s"))
     if "throughput" in info:
         t, m = info["throughput"], info["machine"]
         print(f"throughput: {t['units_per_s']:.0f} units/s x {t['flop_per_unit'] / 1e6:.2f} MFLOP = "

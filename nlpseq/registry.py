@@ -40,9 +40,10 @@ def load_modules(names: tuple[str, ...]) -> None:
 class Registry(Generic[T]):
     """A name -> object table whose lookups fail with a one-line error suggesting the closest name."""
 
-    def __init__(self, kind: str, builtins: tuple[str, ...] = ()) -> None:
+    def __init__(self, kind: str, builtins: tuple[str, ...] = (), names_entries: bool = False) -> None:
         self.kind = kind
         self.builtins = builtins  # modules whose import registers the built-in entries
+        self.names_entries = names_entries  # set ``name`` on each registered class, so it is written once
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -52,6 +53,8 @@ class Registry(Generic[T]):
             if name in self._items and self._items[name] is not obj:
                 raise ValueError(f"{self.kind} '{name}' registered twice")
             self._items[name] = obj
+            if self.names_entries:
+                obj.name = name  # type: ignore[attr-defined]
             return obj
 
         return deco
@@ -85,6 +88,6 @@ class Registry(Generic[T]):
         return name in self._items
 
 
-TASKS: Registry = Registry("task", ("nlpseq.tasks",))
+TASKS: Registry = Registry("task", ("nlpseq.tasks",), names_entries=True)
 MODELS: Registry = Registry("model", ("nlpseq.tasks",))  # the tasks import the models they serve
 CELLS: Registry = Registry("cell", ("nlpseq.nn.cells",))

@@ -26,11 +26,15 @@ class Hypothesis:
     attention: list[list[float]] = field(default_factory=list)
 
 
-def _forbid(logp: torch.Tensor, allow_unk: bool) -> torch.Tensor:
+def _allowed(logp: torch.Tensor, allow_unk: bool, over: torch.Tensor) -> torch.Tensor:
+    """One step's log-probabilities with what may not be emitted masked: padding, ``<s>``, ``<unk>``
+    (unless allowed), and for rows at their length limit (``over``) everything but ``</s>``."""
     logp[:, Vocab.pad_id] = float("-inf")
     logp[:, Vocab.bos_id] = float("-inf")
     if not allow_unk:
         logp[:, Vocab.unk_id] = float("-inf")
+    logp[over, :] = float("-inf")
+    logp[over, Vocab.eos_id] = 0.0  # a row at its limit can only end
     return logp
 
 
@@ -80,10 +84,7 @@ def greedy_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, 
     active = torch.arange(n, device=device)  # the sentence of each row still decoding
     for t in range(steps):
         logp, weights, state = model.step(tokens, memory, state)
-        logp = _forbid(logp, allow_unk)
-        over = t >= limits
-        logp[over, :] = float("-inf")
-        logp[over, Vocab.eos_id] = 0.0  # over the limit: end here
+        logp = _allowed(logp, allow_unk, t >= limits)
         best, tokens = logp.max(-1)
         scores[active] += best
         out[active, t] = tokens
@@ -149,10 +150,7 @@ def beam_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, cf
     for t in range(int(limits.max()) + 1):
         m = len(ids)
         logp, weights, state = model.step(tokens, memory, state)
-        logp = _forbid(logp, allow_unk)
-        over = (t >= limits).repeat_interleave(k)
-        logp[over, :] = float("-inf")
-        logp[over, Vocab.eos_id] = 0.0  # a row at its limit can only end
+        logp = _allowed(logp, allow_unk, (t >= limits).repeat_interleave(k))
         vocab = logp.size(-1)
         cand = (scores.view(-1, 1) + logp).view(m, k * vocab)
         # 2k candidates: up to k of them may end, and k more keep every beam alive.

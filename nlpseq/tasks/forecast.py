@@ -68,7 +68,6 @@ class Heldout:
 class ForecastTask(Task):
     """Forecast ``horizon`` steps from the last ``window`` values; the series' tail is held out."""
 
-    name = "forecast"
     models = ("rnn_forecaster",)
     default_model = "rnn_forecaster"
     metric = "rmse"

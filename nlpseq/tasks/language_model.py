@@ -29,7 +29,6 @@ class LanguageModelTask(Task):
     chunks of T steps, the state carried from chunk to chunk and detached (truncated BPTT).
     """
 
-    name = "language_model"
     models = ("rnn_lm",)
     default_model = "rnn_lm"
     metric = "loss"

@@ -43,7 +43,6 @@ def is_punctuation(token: str) -> bool:
 class ParsingTask(Task):
     """Parse sentences into labelled constituency trees with a recursive-network parser."""
 
-    name = "parsing"
     models = ("recursive_parser",)
     default_model = "recursive_parser"
     metric = "labeled_f1"

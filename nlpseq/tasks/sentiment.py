@@ -27,7 +27,6 @@ from ..data.sentiment import LabelledSet, looks_like_trees, read_package, read_s
 class SentimentTask(Task):
     """Sentence or document sentiment with a recurrent classifier."""
 
-    name = "sentiment"
     models = ("rnn_classifier",)
     default_model = "rnn_classifier"
     metric = "accuracy"

@@ -34,6 +34,11 @@ from .base import Task, mean_loss
 log = logging.getLogger(__name__)
 
 
+def pair_lengths(src: list[list[int]], tgt: list[list[int]]) -> list[int]:
+    """What a pair costs in a batch: the longer of its source and its target with ``</s>``."""
+    return [max(len(a), len(b) + 1) for a, b in zip(src, tgt)]
+
+
 @dataclass
 class ParallelSet:
     sources: list[str]
@@ -45,7 +50,6 @@ class ParallelSet:
 class TranslationTask(Task):
     """Translate sentences from ``data.src`` to ``data.tgt``."""
 
-    name = "translation"
     models = ("lstm_seq2seq",)
     default_model = "lstm_seq2seq"
     metric = "bleu"
@@ -134,7 +138,7 @@ class TranslationTask(Task):
         def encode(batch: dict[str, list]) -> dict[str, list]:
             src = [src_vocab.encode(src_sp.tokenize(s)) for s in batch["src"]]
             tgt = [tgt_vocab.encode(tgt_sp.tokenize(s)) for s in batch["tgt"]]
-            return {"src": src, "tgt": tgt, "length": [max(len(a), len(b) + 1) for a, b in zip(src, tgt)]}
+            return {"src": src, "tgt": tgt, "length": pair_lengths(src, tgt)}
 
         key = fingerprint("translation", [file_digest(p) for p in (train_src, train_tgt)], d.model_dump(),
                           fingerprint(src_sp.model_proto.hex()), fingerprint(tgt_sp.model_proto.hex()))
@@ -266,7 +270,7 @@ class TranslationTask(Task):
         src_vocab, tgt_vocab = self.src_sp.vocab(), self.tgt_sp.vocab()
         src = [src_vocab.encode(self.src_sp.tokenize(s))[: self.recipe.data.max_src_len] for s in data.sources]
         tgt = [tgt_vocab.encode(self.tgt_sp.tokenize(t)) for t in data.references]
-        lengths = [max(len(a), len(b) + 1) for a, b in zip(src, tgt)]
+        lengths = pair_lengths(src, tgt)
         batches = (self.collate([src[i] for i in idx], [tgt[i] for i in idx])
                    for idx in bucket_by_length(lengths, batch_tokens, 512, shuffle=False))
         return mean_loss(model, batches)[0]

@@ -64,7 +64,6 @@ def _binary_label(fine: str) -> int:
 class TreeSentimentTask(Task):
     """Label every phrase of a binary sentiment tree (SST), as in Socher et al. (2013)."""
 
-    name = "tree_sentiment"
     models = ("rntn", "recnn", "treelstm")
     default_model = "rntn"
     metric = "root_fine"

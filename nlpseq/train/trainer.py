@@ -55,6 +55,8 @@ class Progress:
     bad_evals: int = 0
     stopped: bool = False
     best_loss: float | None = None  # the lowest dev loss so far (train.select: loss)
+    best_step: int | None = None  # the step of the best dev metric
+    best_loss_step: int | None = None  # the step of the lowest dev loss
     train_seconds: float = 0.0  # training time spent before the last checkpoint, across resumes
 
     def as_dict(self) -> dict:
@@ -245,13 +247,13 @@ class Trainer:
         self.schedule.observe(value, self.higher)
         better = p.best is None or (value > p.best if self.higher else value < p.best)
         if better:
-            p.best, p.bad_evals = value, 0
+            p.best, p.bad_evals, p.best_step = value, 0, p.step
         else:
             p.bad_evals += 1
         if main:
             lower_loss = loss is not None and (p.best_loss is None or loss < p.best_loss)
             if lower_loss:
-                p.best_loss = loss
+                p.best_loss, p.best_loss_step = loss, p.step
             # last/average: the newest weights stand in until training ends and replaces them.
             if (select == "best" and better) or (select == "loss" and lower_loss) or select in ("last", "average"):
                 self.run.save_weights(self.eval_model.state_dict())
@@ -348,7 +350,7 @@ class Trainer:
         if self._evaluated_at != p.step and (limit_hit or not p.stopped):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
         if self.dist.is_main:
-            self._record_throughput()
+            self._record_run_facts()
             self._save_selected()
             if self.evaluate_fn is None or not (self.run.path / WEIGHTS).exists():
                 self.run.save_weights(self.eval_model.state_dict())
@@ -376,20 +378,21 @@ class Trainer:
             set_rng_state(state)
         return flops / max(units[0], 1)
 
-    def _record_throughput(self) -> None:
-        """run.json: the machine's matmul rate on this run's threads and the share of it training reached."""
-        if not (self.cfg.measure_machine and self._flop_per_unit):
-            return
-        from ..machine import machine_facts, share_of_machine
-
+    def _record_run_facts(self) -> None:
+        """run.json: which evaluation the saved weights come from, and (``measure_machine``) the machine's
+        matmul rate on this run's threads with the share of it training reached."""
+        p, select = self.progress, self.cfg.select
+        step = {"best": p.best_step, "loss": p.best_loss_step}.get(select, p.step)
+        facts: dict[str, Any] = {"selection": {"select": select, "metric": self.metric, "step": step}}
         rates = [r["units_per_s"] for r in self.run.read_metrics() if r.get("split") == "train" and "units_per_s" in r]
-        if not rates:
-            return
-        facts = machine_facts(torch.get_num_threads())
-        median = sorted(rates)[len(rates) // 2]
+        if self.cfg.measure_machine and self._flop_per_unit and rates:
+            from ..machine import machine_facts, share_of_machine
+
+            facts["machine"] = machine_facts(torch.get_num_threads())
+            median = sorted(rates)[len(rates) // 2]
+            facts["throughput"] = share_of_machine(self._flop_per_unit, median, facts["machine"]["sgemm_gflops"])
         info = self.run.info() if (self.run / INFO).exists() else {}
-        self.run.write_info({**info, "machine": facts,
-                             "throughput": share_of_machine(self._flop_per_unit, median, facts["sgemm_gflops"])})
+        self.run.write_info({**info, **facts})
 
     def _out_of_time(self) -> bool:
         if self.cfg.max_minutes is None:
