@@ -61,13 +61,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     configs = plan_configurations(args.sweep)
     # Every configuration is validated before anything trains: a bad value fails in a second, not an hour in.
     recipes = [load_recipe(args.recipe, [*args.set, *c.overrides]) for c in configs]
-    dev = recipes[0].data.dev  # type: ignore[attr-defined]
+    dev = getattr(recipes[0].data, "dev", None)
     if args.split_half:
+        if not dev:
+            raise NlpseqError(f"--split-half: {args.recipe} names no dev file to halve (data.dev); "
+                              "its dev set is a held-out share of the training corpus")
         if split_half_ref(dev)[1] is not None:
             raise NlpseqError(f"--split-half: the recipe's dev set '{dev}' is already a half")
         train_dev, report = f"{dev}@A", [f"{dev}@B", f"{dev}@A"]
     else:
-        train_dev, report = None, [dev]
+        train_dev, report = None, [dev or ""]  # "": the task's own dev set
     report = args.data or report
     if args.jobs < 1:
         raise NlpseqError(f"--jobs {args.jobs}: at least 1")

@@ -48,3 +48,9 @@ def test_compare_refuses_bad_values_before_training(tmp_path):
     assert not (tmp_path / "bad").exists()
     seeds = run_cli("compare", str(RECIPE), "--seeds", "5-1", "--out", str(tmp_path / "bad"))
     assert seeds.returncode == 2 and "backwards" in seeds.stderr
+
+
+def test_split_half_needs_a_dev_file(tmp_path):
+    res = run_cli("compare", str(ROOT / "recipes" / "sentiment" / "polarity_cells.yaml"), "--split-half",
+                  "--out", str(tmp_path / "x"))
+    assert res.returncode == 2 and "no dev file to halve" in res.stderr and "Traceback" not in res.stderr

@@ -91,7 +91,7 @@ def write_report(summaries: dict[str, dict[str, Any]], out: str | os.PathLike, r
     written = []
     parts = []
     for i, (ref, summary) in enumerate(summaries.items()):
-        parts.append(_markdown(summary, f"{Path(recipe).name} on {ref}", command))
+        parts.append(_markdown(summary, f"{Path(recipe).name} on {ref or 'its dev set'}", command))
         png = out / ("compare.png" if i == 0 else f"compare_{i + 1}.png")
         plot_summary(summary, png)
         summary["plot"] = png.name

@@ -44,7 +44,7 @@ def load_items(path: str | os.PathLike) -> dict[str, ItemStats]:
 
 
 def _data_tag(ref: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.=-]", "_", ref)
+    return re.sub(r"[^A-Za-z0-9.=-]", "_", ref) or "dev"
 
 
 def _cli(*args: str) -> list[str]:
@@ -74,7 +74,8 @@ def run_experiment(recipe: str | os.PathLike, configurations: Sequence[Configura
     ``nlpseq evaluate`` that saves per-item statistics beside the run; a run already scored is
     not touched again, so an interrupted experiment continues where it stopped. ``jobs`` runs go at
     once, each with ``threads`` torch threads (default: the cores divided among the jobs).
-    ``train_dev`` replaces the recipe's dev set during training (selection on half A of dev).
+    ``train_dev`` replaces the recipe's dev set during training (selection on half A of dev); a
+    ``report_data`` entry "" scores on the run's own dev set.
     """
     out = Path(out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
@@ -102,8 +103,9 @@ def run_experiment(recipe: str | os.PathLike, configurations: Sequence[Configura
                     _run_logged(cmd, log, env, f"training {config.name} seed {seed}")
                     (run_dir / "items.trained").touch()
                 npz = run_dir / f"items_{_data_tag(ref)}.npz"
-                stdout = _run_logged(_cli("evaluate", str(run_dir), "--data", ref, "--json", "--save-items", str(npz)),
-                                     log, env, f"scoring {config.name} seed {seed} on {ref}")
+                data = ["--data", ref] if ref else []  # "": the run's own dev set
+                stdout = _run_logged(_cli("evaluate", str(run_dir), *data, "--json", "--save-items", str(npz)),
+                                     log, env, f"scoring {config.name} seed {seed} on {ref or 'dev'}")
                 with atomic_path(scored) as tmp:
                     tmp.write_text(stdout.strip().splitlines()[-1], encoding="utf-8")
             metrics = json.loads(scored.read_text(encoding="utf-8"))
