@@ -44,6 +44,20 @@ class TrainData:
     make_batch: Callable[[list[int]], dict[str, Any]]  # example indices -> batch of tensors
 
 
+class _LossWindow:
+    """Training loss summed over the units since the last log record, and when that window began."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def add(self, loss: float, units: int) -> None:
+        self.loss_sum += loss * units
+        self.units += units
+
+    def reset(self) -> None:
+        self.loss_sum, self.units, self.start = 0.0, 0, time.perf_counter()
+
+
 @dataclass
 class Progress:
     """Where training stands; saved in every checkpoint."""
@@ -272,82 +286,110 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------
     def fit(self, data: TrainData) -> dict[str, Any]:
         """Train until ``epochs``, ``max_steps`` or early stopping; returns the final progress."""
-        cfg, p = self.cfg, self.progress
-        if p.stopped or p.epoch >= cfg.epochs:
+        p = self.progress
+        if p.stopped or p.epoch >= self.cfg.epochs:
             return p.as_dict()  # a finished run, resumed: its weights were selected and saved when it ended
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        if cfg.keep_freed_memory:
-            keep_freed_memory()
-        self.model.train()
-        eval_every = cfg.eval_every
-        ckpt_every = cfg.checkpoint_every or eval_every
-        show = cfg.progress and sys.stderr.isatty()
-        world = self.dist.world
-        limit_hit = False  # stopped by max_steps or max_minutes, maybe between evaluations
-        while not p.stopped and p.epoch < cfg.epochs:
-            # The global batch list depends on the seed and epoch only; each rank takes its share.
-            if cfg.bptt:  # consecutive chunks of the same streams, in order: the state flows between them
-                batches = [[i] for i in range(len(data.lengths))]
-            else:
-                batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True,
-                                           self.seed * 100_003 + p.epoch)
-            if cfg.adagrad_reset and p.epoch and p.epoch % cfg.adagrad_reset == 0 and p.batch_in_epoch == 0:
-                reset_adagrad(self.optimizer)  # at the epoch's start only: a resumed epoch was reset already
-            todo = self.dist.shard(batches[p.batch_in_epoch :])
-            total = p.batch_in_epoch + len(todo) * world  # the global position this epoch ends at
-            self._epoch_batches = total
-            self.schedule.refresh()  # a resumed budget schedule learns only now how long its epoch is
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}",
-                       disable=not (show and self.dist.is_main), leave=False)
+        self._set_up_process()
+        while not p.stopped and p.epoch < self.cfg.epochs:
+            todo = self._epoch_batches_left(data)
             epoch_start = time.perf_counter()
-            loss_sum, units_sum, t0, micro = 0.0, 0, time.perf_counter(), 0
-            for idx in todo:
-                if self._flop_per_unit is None and cfg.measure_machine and self.dist.is_main:
-                    self._flop_per_unit = self._count_flops(data.make_batch(idx))
-                micro += 1
-                last = micro % cfg.accumulate == 0 or p.batch_in_epoch + world >= total
-                # Gradients are averaged across ranks once per optimizer step, not per micro-batch.
-                sync = contextlib.nullcontext() if last or not self.dist.enabled else self.net.no_sync()
-                with sync:
-                    out, objective = self._forward(data.make_batch(idx))
-                    self.scaler.scale(objective / cfg.accumulate).backward()
-                loss_sum += float(out["loss"].detach()) * int(out["units"])
-                units_sum += int(out["units"])
-                p.batch_in_epoch += world
-                bar.update(world)
-                if not last:
-                    continue
-                self._optimizer_step()
-                if p.step % cfg.log_every == 0 or p.batch_in_epoch == total:
-                    dt = max(time.perf_counter() - t0, 1e-9)
-                    loss_sum, units_sum = self.dist.sum(loss_sum, units_sum)
-                    self._log({"split": "train", "loss": loss_sum / max(units_sum, 1), "lr": self.schedule.lr,
-                               "units_per_s": units_sum / dt})
-                    bar.set_postfix(loss=f"{loss_sum / max(units_sum, 1):.3f}")
-                    loss_sum, units_sum, t0 = 0.0, 0, time.perf_counter()
-                stop = (cfg.max_steps is not None and p.step >= cfg.max_steps) or self._out_of_time()
-                limit_hit = limit_hit or stop
-                if self._evaluation_due():
-                    stop = self._evaluate() or stop
-                if stop:
-                    p.stopped = True
-                if stop or (ckpt_every and p.step % ckpt_every == 0):
-                    self._checkpoint()
-                if stop:
-                    break
-            bar.close()
+            self._train_epoch(data, todo)
             if p.stopped:
                 break
-            self._log({"split": "epoch", "seconds": time.perf_counter() - epoch_start, "batches": len(todo)})
-            p.epoch += 1
-            p.batch_in_epoch = 0
-            if not eval_every:
-                p.stopped = self._evaluate()
+            self._end_epoch(len(todo), time.perf_counter() - epoch_start)
+        self._finish()
+        return p.as_dict()
+
+    def _set_up_process(self) -> None:
+        if self.cfg.threads:
+            torch.set_num_threads(self.cfg.threads)
+        if self.cfg.keep_freed_memory:
+            keep_freed_memory()
+        self.model.train()
+        self._limit_hit = False  # stopped by max_steps or max_minutes, maybe between evaluations
+
+    def _epoch_batches_left(self, data: TrainData) -> list[list[int]]:
+        """This rank's micro-batches of the current epoch not yet consumed (all of them at its start)."""
+        cfg, p = self.cfg, self.progress
+        # The global batch list depends on the seed and epoch only; each rank takes its share.
+        if cfg.bptt:  # consecutive chunks of the same streams, in order: the state flows between them
+            batches = [[i] for i in range(len(data.lengths))]
+        else:
+            batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True,
+                                       self.seed * 100_003 + p.epoch)
+        if cfg.adagrad_reset and p.epoch and p.epoch % cfg.adagrad_reset == 0 and p.batch_in_epoch == 0:
+            reset_adagrad(self.optimizer)  # at the epoch's start only: a resumed epoch was reset already
+        todo = self.dist.shard(batches[p.batch_in_epoch :])
+        self._epoch_batches = p.batch_in_epoch + len(todo) * self.dist.world  # the global position the epoch ends at
+        self.schedule.refresh()  # a resumed budget schedule learns only now how long its epoch is
+        return todo
+
+    def _train_epoch(self, data: TrainData, todo: list[list[int]]) -> None:
+        """The micro-batches of one epoch: forward, backward, a step every ``accumulate`` of them, and
+        after each step the logging, limits, evaluations and checkpoints (:meth:`_after_step`)."""
+        from tqdm import tqdm
+
+        cfg, p, world, total = self.cfg, self.progress, self.dist.world, self._epoch_batches
+        show = cfg.progress and sys.stderr.isatty() and self.dist.is_main
+        bar = tqdm(total=total, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}", disable=not show, leave=False)
+        window = _LossWindow()
+        for micro, idx in enumerate(todo, 1):
+            if self._flop_per_unit is None and cfg.measure_machine and self.dist.is_main:
+                self._flop_per_unit = self._count_flops(data.make_batch(idx))
+            last = micro % cfg.accumulate == 0 or p.batch_in_epoch + world >= total
+            # Gradients are averaged across ranks once per optimizer step, not per micro-batch.
+            sync = contextlib.nullcontext() if last or not self.dist.enabled else self.net.no_sync()
+            with sync:
+                out, objective = self._forward(data.make_batch(idx))
+                self.scaler.scale(objective / cfg.accumulate).backward()
+            window.add(float(out["loss"].detach()), int(out["units"]))
+            p.batch_in_epoch += world
+            bar.update(world)
+            if not last:
+                continue
+            self._optimizer_step()
+            self._log_training(window, bar)
+            if self._after_step():
+                break
+        bar.close()
+
+    def _log_training(self, window: "_LossWindow", bar) -> None:
+        p = self.progress
+        if p.step % self.cfg.log_every == 0 or p.batch_in_epoch == self._epoch_batches:
+            loss_sum, units_sum = self.dist.sum(window.loss_sum, window.units)
+            loss = loss_sum / max(units_sum, 1)
+            self._log({"split": "train", "loss": loss, "lr": self.schedule.lr,
+                       "units_per_s": units_sum / max(time.perf_counter() - window.start, 1e-9)})
+            bar.set_postfix(loss=f"{loss:.3f}")
+            window.reset()
+
+    def _after_step(self) -> bool:
+        """Limits, a dev evaluation when due, a checkpoint when due; returns True when training stops."""
+        cfg, p = self.cfg, self.progress
+        stop = (cfg.max_steps is not None and p.step >= cfg.max_steps) or self._out_of_time()
+        self._limit_hit = self._limit_hit or stop
+        if self._evaluation_due():
+            stop = self._evaluate() or stop
+        if stop:
+            p.stopped = True
+        ckpt_every = cfg.checkpoint_every or cfg.eval_every
+        if stop or (ckpt_every and p.step % ckpt_every == 0):
             self._checkpoint()
-        if self._evaluated_at != p.step and (limit_hit or not p.stopped):
+        return stop
+
+    def _end_epoch(self, batches: int, seconds: float) -> None:
+        p = self.progress
+        self._log({"split": "epoch", "seconds": seconds, "batches": batches})
+        p.epoch += 1
+        p.batch_in_epoch = 0
+        if not self.cfg.eval_every:
+            p.stopped = self._evaluate()
+        self._checkpoint()
+
+    def _finish(self) -> None:
+        """A last evaluation if steps went unevaluated, then the run's facts and the selected weights."""
+        p = self.progress
+        if self._evaluated_at != p.step and (self._limit_hit or not p.stopped):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
         if self.dist.is_main:
             self._record_run_facts()
@@ -356,7 +398,6 @@ class Trainer:
                 self.run.save_weights(self.eval_model.state_dict())
         if self._tb is not None:
             self._tb.close()
-        return p.as_dict()
 
     def _count_flops(self, batch: dict) -> float:
         """FLOP per unit of one training pass over ``batch``, counted outside training: the gradients
