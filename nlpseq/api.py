@@ -92,9 +92,14 @@ class Pipeline:
         return list(getattr(self.task, "label_names", []))
 
 
-# Pipeline names and the tasks whose runs answer them: sequence and tree models both do sentiment.
-_PIPELINE_TASKS = {"sentiment": ("sentiment", "tree_sentiment"), "translation": ("translation",),
-                   "next-word": ("language_model",), "parsing": ("parsing",)}
+def pipeline_tasks() -> dict[str, tuple[str, ...]]:
+    """Pipeline name (or alias) -> the tasks whose runs answer it, from what each task declares
+    (``Task.pipelines``): sequence and tree models both answer ``sentiment``."""
+    table: dict[str, tuple[str, ...]] = {}
+    for name, cls in TASKS.items():
+        for alias in cls.pipelines:
+            table[alias] = (*table.get(alias, ()), name)
+    return table
 
 
 def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", parser: str | os.PathLike | None = None,
@@ -110,10 +115,10 @@ def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", parser: s
     """
     from .errors import RecipeError, did_you_mean
 
-    if task not in _PIPELINE_TASKS:
-        raise RecipeError(f"unknown pipeline task '{task}'{did_you_mean(task, _PIPELINE_TASKS)}; "
-                          f"choose from {', '.join(_PIPELINE_TASKS)}")
-    task_obj, net = load_run(model, _PIPELINE_TASKS[task], device)
+    table = pipeline_tasks()
+    if task not in table:
+        raise RecipeError(f"unknown pipeline task '{task}'{did_you_mean(task, table)}; choose from {', '.join(table)}")
+    task_obj, net = load_run(model, table[task], device)
     if parser is not None:
         if task_obj.name != "tree_sentiment":
             raise RecipeError(f"parser= needs a tree sentiment model; {model} is a {task_obj.name} run")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import logging
 import os
@@ -109,22 +108,25 @@ def _apply_decode_options(task, args: argparse.Namespace) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_run
+    from .registry import TASKS
 
     task, model = load_run(args.run)
     _apply_decode_options(task, args)
+    # What this task's evaluation takes is what it declares (Task.EvaluateOptions): an option it does
+    # not declare is refused by name, a declared one is type-checked before any data is read.
+    given = {k: getattr(args, k) for k in ("beam", "parser", "decode") if getattr(args, k) is not None}
+    accepted = task.EvaluateOptions.model_fields
+    for key in given.keys() - accepted.keys():
+        takers = sorted(n for n, cls in TASKS.items() if key in cls.EvaluateOptions.model_fields)
+        raise NlpseqError(f"--{key}: {args.run} is a {task.name} run; only {' and '.join(takers)} runs take it")
+    try:
+        options = task.EvaluateOptions(**given).model_dump(exclude_none=True)
+    except ValueError as exc:
+        raise NlpseqError(f"evaluate: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+    if "parser" in options:
+        options["parser"] = load_run(options["parser"], "parsing")
     data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
-    options: dict = {"beam": args.beam} if args.beam is not None else {}
-    if args.parser:
-        if "parser" not in inspect.signature(task.evaluate).parameters:
-            raise NlpseqError(f"--parser: {args.run} is a {task.name} run; only tree sentiment runs read parses")
-        options["parser"] = load_run(args.parser, "parsing")
-    if args.decode:
-        if "decode" not in inspect.signature(task.evaluate).parameters:
-            raise NlpseqError(f"--decode: {args.run} is a {task.name} run, not a parser")
-        options["decode"] = args.decode
     plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
-    if "baselines" in inspect.signature(task.evaluate).parameters:
-        options["baselines"] = True  # tasks whose baselines come with every evaluation (forecasting)
     if args.bootstrap is not None and args.bootstrap < 1:
         raise NlpseqError(f"--bootstrap {args.bootstrap}: at least 1 resample")
     t0 = time.perf_counter()

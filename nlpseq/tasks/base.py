@@ -45,6 +45,10 @@ class Task:
     TextConfig: ClassVar[type[Section]]
     metric: ClassVar[str]  # default dev metric that selects the best weights
     higher_is_better: ClassVar[bool] = True
+    # Names of ``nlpseq.pipeline(NAME, ...)`` this task's runs answer, the first the task's own, then aliases.
+    pipelines: ClassVar[tuple[str, ...]] = ()
+    # The options :meth:`evaluate` takes beyond the data, typed; the CLI offers and checks them from here.
+    EvaluateOptions: ClassVar[type[Section]] = Section
     plot_name: ClassVar[str] = "confusion"  # `nlpseq evaluate` writes RUN/<plot_name>_<data>.png
 
     def __init__(self, recipe: Recipe, run: RunDir) -> None:

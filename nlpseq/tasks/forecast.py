@@ -74,6 +74,9 @@ class ForecastTask(Task):
     higher_is_better = False
     plot_name = "forecast"
 
+    class EvaluateOptions(Section):
+        baselines: bool = True  # naive, seasonal-naive and ARIMA scored beside the model, every time
+
     class DataConfig(Section):
         series: str = "co2"  # a statsmodels dataset name, or a CSV file whose last column is the series
         resample: str | None = "MS"  # pandas frequency to average a dated series to (co2: weekly -> monthly)

@@ -34,6 +34,8 @@ class LanguageModelTask(Task):
     metric = "loss"
     higher_is_better = False
 
+    pipelines = ("next-word",)
+
     class DataConfig(Section):
         train: str = "multi30k:train"  # corpus:split or a text file, one line per sentence or paragraph
         dev: str = "multi30k:val"

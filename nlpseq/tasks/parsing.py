@@ -48,6 +48,11 @@ class ParsingTask(Task):
     metric = "labeled_f1"
     plot_name = "parse"
 
+    pipelines = ("parsing",)
+
+    class EvaluateOptions(Section):
+        decode: Literal["cky", "greedy"] | None = None  # None: the recipe's
+
     class DataConfig(Section):
         format: Literal["ptb", "sst"] = "ptb"  # sst: learn SST's unlabelled binary tree shapes
         train: str = "ptb-sample:0001-0159"  # .mrg file, folder of them, or ptb-sample[:FIRST-LAST]

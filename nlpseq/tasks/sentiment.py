@@ -31,6 +31,8 @@ class SentimentTask(Task):
     default_model = "rnn_classifier"
     metric = "accuracy"
 
+    pipelines = ("sentiment", "sentiment-analysis", "text-classification")
+
     class DataConfig(Section):
         corpus: Literal["sst", "sentence-polarity", "movie-reviews", "tsv"] = "sst"
         train: str | None = None  # data reference (path or 'sst:train'); null: the corpus's training data

@@ -75,6 +75,10 @@ class TranslationTask(Task):
         sampling_nbest: int = Field(16, ge=2)
 
     DecodeConfig = DecodeConfig  # the recipe's decode section
+    pipelines = ("translation",)
+
+    class EvaluateOptions(Section):
+        beam: int | None = Field(None, ge=1)  # None: the recipe's decode.beam
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)

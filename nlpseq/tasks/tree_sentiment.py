@@ -68,6 +68,11 @@ class TreeSentimentTask(Task):
     default_model = "rntn"
     metric = "root_fine"
 
+    pipelines = ("sentiment", "sentiment-analysis")
+
+    class EvaluateOptions(Section):
+        parser: str | None = None  # a parser run: score root labels on the trees it builds
+
     class DataConfig(Section):
         train: str = "sst:train"  # SST-format trees: a 0-4 label on every node
         dev: str = "sst:dev"
