@@ -392,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     _decode_arguments(e, "translation: ")
     e.add_argument("--bootstrap", type=int, metavar="N",
                    help="print a 95%% bootstrap confidence interval beside every metric, from N resamples of the items")
-    e.add_argument("--save-items", metavar="FILE.npz", help="write per-item metric statistics (nlpseq compare reads them)")
+    e.add_argument("--save-items", metavar="FILE.npz",
+                   help="write per-item metric statistics (nlpseq compare reads them)")
     e.add_argument("--parser", metavar="PARSER_RUN", help="tree sentiment: score on trees this parser builds")
     e.add_argument("--decode", choices=["cky", "greedy"], help="parser: tree search (default: the recipe's)")
     e.set_defaults(func=_cmd_evaluate)

@@ -39,7 +39,10 @@ def _binary_right(probs: torch.Tensor, gold: torch.Tensor) -> tuple[torch.Tensor
     predicted by negative vs positive probability mass: of labels 0-1 against 3-4 for a five-class
     model, of its two labels for a binary one."""
     keep = gold != 2
-    pos = probs[:, 3:].sum(-1) > probs[:, :2].sum(-1) if probs.size(-1) == len(SST_LABELS) else probs[:, 1] > probs[:, 0]
+    if probs.size(-1) == len(SST_LABELS):
+        pos = probs[:, 3:].sum(-1) > probs[:, :2].sum(-1)
+    else:
+        pos = probs[:, 1] > probs[:, 0]
     return (keep & (pos == (gold > 2))).double(), keep.double()
 
 
