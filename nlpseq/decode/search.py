@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -125,77 +126,108 @@ def beam_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, cf
     which the length penalty may rank above the early ones.
     """
     cfg = cfg or DecodeConfig()
-    beam = cfg.beam if beam is None else beam
-    alpha, beta, patience, max_len_a, max_len_b = cfg.alpha, cfg.beta, cfg.patience, cfg.max_len_a, cfg.max_len_b
-    n, k = src.size(0), beam
-    need = endings_needed(k, patience)
-    device = src.device
-    memory, state = model.encode(src, src_len)
-    memory = memory.repeat(k)
-    state = model.reorder(state, torch.arange(n * k, device=device) // k)
-    limits = max_lengths(src_len, max_len_a, max_len_b).to(device)
-    # Only the first beam of each sentence is live at the start, so the k beams do not start as copies.
-    scores = torch.full((n, k), float("-inf"), device=device)
-    scores[:, 0] = 0.0
-    tokens = torch.full((n * k,), Vocab.bos_id, dtype=torch.long, device=device)
-    history = torch.zeros(n * k, 0, dtype=torch.long, device=device)
-    coverage = None
-    if beta:  # padding positions start at 1, so that the penalty ignores them
-        pad = torch.arange(src.size(1), device=device) >= src_len.to(device).unsqueeze(1)
-        coverage = pad.float().repeat_interleave(k, 0)
-    attn_hist: list[torch.Tensor] = []
-    finished: list[list[Hypothesis]] = [[] for _ in range(n)]
-    ids = list(range(n))  # the sentence of each group of k rows still searching
-    beams = torch.arange(k, device=device)
-    for t in range(int(limits.max()) + 1):
-        m = len(ids)
-        logp, weights, state = model.step(tokens, memory, state)
-        logp = _allowed(logp, allow_unk, (t >= limits).repeat_interleave(k))
+    k = cfg.beam if beam is None else beam
+    need = endings_needed(k, cfg.patience)
+    beams = _Beams.start(model, src, src_len, k, cfg, keep_attention)
+    finished: list[list[Hypothesis]] = [[] for _ in range(src.size(0))]
+    for t in range(int(beams.limits.max()) + 1):
+        logp, weights, beams.state = model.step(beams.tokens, beams.memory, beams.state)
+        logp = _allowed(logp, allow_unk, (t >= beams.limits).repeat_interleave(k))
+        top_scores, origin, token = beams.candidates(logp)
+        beams.attend(weights)
+        beams.record_endings(finished, top_scores, origin, token, t, cfg, need, src_len)
+        still_open = torch.tensor([len(finished[g]) < need for g in beams.ids], device=src.device)
+        if not bool(still_open.any()):
+            break
+        beams.advance(model, top_scores, origin, token, still_open)
+    return [sorted(f, key=lambda h: -h.score)[:n_best] for f in finished]
+
+
+@dataclass
+class _Beams:
+    """The rows beam search still extends: ``k`` per open sentence (``ids``), with their scores, last
+    tokens, histories, decoder state and memory, and what the penalties and attention output need."""
+
+    k: int
+    ids: list[int]  # the sentence of each group of k rows
+    scores: torch.Tensor  # (open sentences, k) summed log-probabilities
+    tokens: torch.Tensor  # (rows,) the last token of each row
+    history: torch.Tensor  # (rows, steps) tokens so far
+    limits: torch.Tensor  # (open sentences,) most pieces each may emit
+    memory: Any
+    state: Any
+    coverage: torch.Tensor | None  # (rows, source) attention received so far (coverage penalty only)
+    attn_hist: list[torch.Tensor] | None  # per step, (rows, source) attention (kept only when asked for)
+
+    @classmethod
+    def start(cls, model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, k: int, cfg: DecodeConfig,
+              keep_attention: bool) -> "_Beams":
+        n, device = src.size(0), src.device
+        memory, state = model.encode(src, src_len)
+        state = model.reorder(state, torch.arange(n * k, device=device) // k)
+        # Only the first beam of each sentence is live at the start, so the k beams do not start as copies.
+        scores = torch.full((n, k), float("-inf"), device=device)
+        scores[:, 0] = 0.0
+        coverage = None
+        if cfg.beta:  # padding positions start at 1, so that the penalty ignores them
+            pad = torch.arange(src.size(1), device=device) >= src_len.to(device).unsqueeze(1)
+            coverage = pad.float().repeat_interleave(k, 0)
+        return cls(k, list(range(n)), scores, torch.full((n * k,), Vocab.bos_id, dtype=torch.long, device=device),
+                   torch.zeros(n * k, 0, dtype=torch.long, device=device),
+                   max_lengths(src_len, cfg.max_len_a, cfg.max_len_b).to(device), memory.repeat(k), state, coverage,
+                   [] if keep_attention else None)
+
+    def candidates(self, logp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per open sentence, the 2k best (score, origin row within its k, token) extensions: up to k of
+        them may end, and k more keep every beam alive."""
         vocab = logp.size(-1)
-        cand = (scores.view(-1, 1) + logp).view(m, k * vocab)
-        # 2k candidates: up to k of them may end, and k more keep every beam alive.
-        top_scores, top_idx = cand.topk(min(2 * k, cand.size(1)), dim=1)
-        origin, token = top_idx // vocab, top_idx % vocab
-        is_eos = token == Vocab.eos_id
-        lp = length_penalty(t + 1, alpha)
-        if keep_attention:
-            attn_hist.append(weights)
-        if coverage is not None:
-            coverage = coverage + weights.float()
-        # Record ended hypotheses (few per step: a short loop over the ended ones only). As in fairseq,
-        # an ending counts only if it ranks among the k best candidates; lower ones would fill the
-        # sentence's k slots with poor early endings before the good hypotheses finish.
-        for s, j in is_eos[:, :k].nonzero().tolist():
-            g = ids[s]
+        cand = (self.scores.view(-1, 1) + logp).view(len(self.ids), self.k * vocab)
+        top_scores, top_idx = cand.topk(min(2 * self.k, cand.size(1)), dim=1)
+        return top_scores, top_idx // vocab, top_idx % vocab
+
+    def attend(self, weights: torch.Tensor) -> None:
+        if self.attn_hist is not None:
+            self.attn_hist.append(weights)
+        if self.coverage is not None:
+            self.coverage = self.coverage + weights.float()
+
+    def record_endings(self, finished: list[list[Hypothesis]], top_scores: torch.Tensor, origin: torch.Tensor,
+                       token: torch.Tensor, t: int, cfg: DecodeConfig, need: int, src_len: torch.Tensor) -> None:
+        """File the hypotheses that end at step ``t``. As in fairseq, an ending counts only if it ranks among
+        the k best candidates; lower ones would fill the sentence's k slots with poor early endings before
+        the good hypotheses finish (few per step: a short loop over the ended ones only)."""
+        k, lp = self.k, length_penalty(t + 1, cfg.alpha)
+        for s, j in (token[:, :k] == Vocab.eos_id).nonzero().tolist():
+            g = self.ids[s]
             if len(finished[g]) >= need or top_scores[s, j] == float("-inf"):
                 continue
             row = s * k + int(origin[s, j])
-            hist = history[row].tolist()
             # attn_hist is reordered with the beams, so row ``row`` holds this hypothesis's past.
-            a = [w[row, : int(src_len[g])].tolist() for w in attn_hist] if keep_attention else []
+            a = [w[row, : int(src_len[g])].tolist() for w in self.attn_hist] if self.attn_hist is not None else []
             score = float(top_scores[s, j]) / lp
-            if coverage is not None:
-                score += float(coverage_penalty(coverage[row], beta))
-            finished[g].append(Hypothesis(hist, score, a))
-        still_open = torch.tensor([len(finished[g]) < need for g in ids], device=device)
-        if not bool(still_open.any()):
-            break
-        # Continue with the best k candidates that did not end.
-        keep_scores, keep_pos = top_scores.masked_fill(is_eos, float("-inf")).topk(k, dim=1)
+            if self.coverage is not None:
+                score += float(coverage_penalty(self.coverage[row], cfg.beta))
+            finished[g].append(Hypothesis(self.history[row].tolist(), score, a))
+
+    def advance(self, model: StepDecoder, top_scores: torch.Tensor, origin: torch.Tensor, token: torch.Tensor,
+                still_open: torch.Tensor) -> None:
+        """Continue with the best k candidates that did not end; finished sentences leave the batch."""
+        k, m, device = self.k, len(self.ids), top_scores.device
+        keep_scores, keep_pos = top_scores.masked_fill(token == Vocab.eos_id, float("-inf")).topk(k, dim=1)
         keep_token = token.gather(1, keep_pos).view(-1)
         backptr = (torch.arange(m, device=device).unsqueeze(1) * k + origin.gather(1, keep_pos)).view(-1)
-        if not bool(still_open.all()):  # finished sentences leave the batch
+        if not bool(still_open.all()):
             sent = still_open.nonzero().squeeze(1)
-            rows = (sent.unsqueeze(1) * k + beams).view(-1)
-            keep_scores, keep_token, backptr, limits = keep_scores[sent], keep_token[rows], backptr[rows], limits[sent]
-            memory = memory.select(backptr)  # rows of one sentence share its memory: any of them will do
-            ids = [ids[i] for i in sent.tolist()]
-        scores = keep_scores
-        history = torch.cat([history.index_select(0, backptr), keep_token.view(-1, 1)], 1)
-        if keep_attention:
-            attn_hist = [w.index_select(0, backptr) for w in attn_hist]
-        if coverage is not None:
-            coverage = coverage.index_select(0, backptr)
-        tokens = keep_token
-        state = model.reorder(state, backptr)
-    return [sorted(f, key=lambda h: -h.score)[:n_best] for f in finished]
+            rows = (sent.unsqueeze(1) * k + torch.arange(k, device=device)).view(-1)
+            keep_scores, keep_token, backptr = keep_scores[sent], keep_token[rows], backptr[rows]
+            self.limits = self.limits[sent]
+            self.memory = self.memory.select(backptr)  # rows of one sentence share its memory: any of them will do
+            self.ids = [self.ids[i] for i in sent.tolist()]
+        self.scores = keep_scores
+        self.history = torch.cat([self.history.index_select(0, backptr), keep_token.view(-1, 1)], 1)
+        if self.attn_hist is not None:
+            self.attn_hist = [w.index_select(0, backptr) for w in self.attn_hist]
+        if self.coverage is not None:
+            self.coverage = self.coverage.index_select(0, backptr)
+        self.tokens = keep_token
+        self.state = model.reorder(self.state, backptr)
