@@ -47,13 +47,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .data.halves import split_half_ref
-    from .experiments import (
-        parse_seeds,
-        plan_configurations,
-        run_experiment,
-        summarize,
-        write_report,
-    )
+    from .experiments import parse_seeds, plan_configurations, run_experiment, summarize, write_report
     from .recipe import load_recipe
 
     seeds = parse_seeds(args.seeds)
@@ -71,8 +65,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     else:
         train_dev, report = None, [dev or ""]  # "": the task's own dev set
     report = args.data or report
-    if args.jobs < 1:
-        raise NlpseqError(f"--jobs {args.jobs}: at least 1")
+    for flag, value in (("--jobs", args.jobs), ("--threads", args.threads), ("--resamples", args.resamples)):
+        if value is not None and value < 1:
+            raise NlpseqError(f"{flag} {value}: at least 1")
     out = Path(args.out or Path("runs") / f"compare_{Path(args.recipe).stem}")
     done = 0
 
