@@ -2,7 +2,8 @@
 
 Training runs the whole target sequence per batch: the attention keys and the output
 projection are computed once per batch. With input feeding the decoder steps in a loop
-(its input at t depends on its output at t-1); without it the fused kernel runs all steps at once.
+(its input at t depends on its output at t-1); without it all steps run in one call (torch's
+fused kernel for LSTM and GRU without per-step regularizers).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from ..config import Section
 from ..errors import RecipeError
 from ..nn import RecurrentEncoder, TokenEmbedding
 from ..nn.attention import Attention
-from ..nn.layers import CellLayer, CellRNN
+from ..nn.layers import CellRNN, step_layer
 from ..nn.masks import padding_mask
-from ..nn.recurrent import cell_class
+from ..nn.recurrent import CellOptions, cell_class
 from ..registry import MODELS
 from ..text.vocab import Vocab
 
@@ -45,16 +45,23 @@ class Memory:
 
 @MODELS.register("lstm_seq2seq")
 class Seq2Seq(nn.Module):
-    """Encoder-decoder with attention; ``forward`` gives the label-smoothed loss, the ``step`` API decodes."""
+    """Encoder-decoder with attention; ``forward`` gives the label-smoothed loss, the ``step`` API decodes.
 
-    class Config(Section):
+    Encoder and decoder are the shared recurrent layers of :mod:`nlpseq.nn`, built from the
+    section's :class:`~nlpseq.nn.recurrent.CellOptions`: any registered cell of width 1, with
+    variational and recurrent dropout and zoneout in both. The decoder state is one state tuple
+    per decoder layer (``h`` first, then whatever else the cell keeps) and the previous
+    attentional state: ``(layers, feed)``.
+    """
+
+    class Config(CellOptions):
         name: Literal["lstm_seq2seq"] = "lstm_seq2seq"
-        cell: str = "lstm"  # encoder and decoder: lstm | gru (fused kernels) | elman | jordan | residual_lstm | rhn | sru
         embedding_dim: int = 256
         hidden_size: int = 512  # decoder state; a bidirectional encoder uses half per direction
         encoder_layers: int = 2
         decoder_layers: int = 1
         bidirectional: bool = True
+        skip_connections: bool = False  # residual connections between stacked encoder layers
         attention: Literal["bahdanau", "general", "dot"] = "general"
         input_feeding: bool = True
         dropout: float = 0.3
@@ -67,9 +74,6 @@ class Seq2Seq(nn.Module):
     def __init__(self, cfg: Config, src_vocab_size: int, tgt_vocab_size: int) -> None:
         super().__init__()
         kind = cell_class(cfg.cell)
-        if kind.conv_width > 1:
-            raise RecipeError(f"model.cell: '{cfg.cell}' convolves over the previous input, which a decoder "
-                              "stepping one token at a time does not have; use it in classifiers and language models")
         if cfg.share_embeddings and src_vocab_size != tgt_vocab_size:
             raise RecipeError("model.share_embeddings needs a joint vocabulary (text.joint: true)")
         self.cfg = cfg
@@ -77,32 +81,37 @@ class Seq2Seq(nn.Module):
         self.src_embed = TokenEmbedding(src_vocab_size, emb, cfg.embedding_dropout, cfg.word_dropout)
         self.tgt_embed = self.src_embed if cfg.share_embeddings else TokenEmbedding(
             tgt_vocab_size, emb, cfg.embedding_dropout, cfg.word_dropout)
-        enc_hidden = hid // 2 if cfg.bidirectional else hid
-        self.encoder = RecurrentEncoder(emb, enc_hidden, cfg.encoder_layers, cfg.bidirectional, cfg.cell, cfg.dropout)
+        self.encoder = RecurrentEncoder.from_options(emb, cfg, cfg.bidirectional, num_layers=cfg.encoder_layers,
+                                                     hidden_size=hid // 2 if cfg.bidirectional else hid)
         enc_size = self.encoder.output_size
-        self.torch_cells = kind.fused_step is not None  # torch's LSTM/GRU cells; any other cell steps in Python
-        # "is_lstm": the decoder state has a second tensor (the memory cell c) beside h.
-        self.is_lstm = kind.state_count == 2
+        # The decoder's initial state from the encoder's final one: h, and the second state tensor if the
+        # cell keeps one (an LSTM's memory cell); further tensors of a plugin cell start at zero.
         self.bridge_h = nn.Linear(enc_size, hid * cfg.decoder_layers)
-        self.bridge_c = nn.Linear(enc_size, hid * cfg.decoder_layers) if self.is_lstm else None
+        self.bridge_c = nn.Linear(enc_size, hid * cfg.decoder_layers) if kind.state_count > 1 else None
+        regularizers = dict(variational_dropout=cfg.variational_dropout, recurrent_dropout=cfg.recurrent_dropout,
+                            zoneout=cfg.zoneout, **cfg.cell_options())
         between = cfg.dropout if cfg.decoder_layers > 1 else 0.0
-        if self.torch_cells:
-            fused, cell = kind.fused, kind.fused_step
-            if cfg.input_feeding:
-                self.cells = nn.ModuleList(cell(emb + hid if i == 0 else hid, hid) for i in range(cfg.decoder_layers))
-            else:
-                self.rnn = fused(emb, hid, cfg.decoder_layers, batch_first=True, dropout=between)
-        elif cfg.input_feeding:
-            self.cells = nn.ModuleList(CellLayer(cfg.cell, emb + hid if i == 0 else hid, hid)
+        if cfg.input_feeding:
+            fused = kind.fused_step is not None and not cfg.per_step
+            self.cells = nn.ModuleList(step_layer(cfg.cell, emb + hid if i == 0 else hid, hid, fused, **regularizers)
                                        for i in range(cfg.decoder_layers))
+            width = max(c.width for c in self.cells)
+        elif kind.fused is not None and not cfg.per_step:
+            self.rnn = kind.fused(emb, hid, cfg.decoder_layers, batch_first=True, dropout=between)
+            width = 1
         else:
-            self.rnn = CellRNN(cfg.cell, emb, hid, cfg.decoder_layers, dropout=between)
+            self.rnn = CellRNN(cfg.cell, emb, hid, cfg.decoder_layers, dropout=between, **regularizers)
+            width = max(d.width for layer in self.rnn.layers for d in layer)
+        if width > 1:
+            raise RecipeError(f"model.cell: '{cfg.cell}' convolves over the previous input, which a decoder "
+                              "stepping one token at a time does not have; use it in classifiers and language models")
         self.attention = Attention(cfg.attention, hid, enc_size)
         self.combine = nn.Linear(hid + enc_size, hid)  # attentional state: tanh(W [h; context])
         self.dropout = nn.Dropout(cfg.dropout)
         self.pre_output = nn.Linear(hid, emb) if cfg.tie_output else None
         self.output = None if cfg.tie_output else nn.Linear(hid, tgt_vocab_size)
         self.out_bias = nn.Parameter(torch.zeros(tgt_vocab_size)) if cfg.tie_output else None
+        self.state_count = kind.state_count
 
     # -- pieces --------------------------------------------------------------------------------
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[Memory, tuple]:
@@ -110,11 +119,12 @@ class Seq2Seq(nn.Module):
         states, h, _ = self.encoder(self.src_embed(src), src_len)
         final = self.encoder.last_layer_final(h)
         layers, hid = self.cfg.decoder_layers, self.cfg.hidden_size
-        h0 = torch.tanh(self.bridge_h(final)).view(-1, layers, hid).transpose(0, 1).contiguous()
-        c0 = torch.tanh(self.bridge_c(final)).view(-1, layers, hid).transpose(0, 1).contiguous() if self.is_lstm else None
+        bridged = [torch.tanh(b(final)).view(-1, layers, hid).transpose(0, 1).contiguous().unbind(0)
+                   for b in (self.bridge_h, self.bridge_c)[: self.state_count]]
+        zeros = [[final.new_zeros(final.size(0), hid)] * layers] * (self.state_count - len(bridged))
         memory = Memory(states, self.attention.keys(states), padding_mask(src_len, src.size(1)))
         feed = states.new_zeros(src.size(0), hid)  # previous attentional state, for input feeding
-        return memory, (h0, c0, feed)
+        return memory, (tuple(zip(*bridged, *zeros)), feed)
 
     def logits(self, attentional: torch.Tensor) -> torch.Tensor:
         """Vocabulary scores for attentional states (any leading shape)."""
@@ -127,6 +137,17 @@ class Seq2Seq(nn.Module):
         context, weights = self.attention(h, memory.keys, memory.states, memory.mask)
         return torch.tanh(self.combine(torch.cat([h, context], -1))), weights
 
+    def _whole_sequence(self, emb: torch.Tensor, layers: tuple) -> tuple[torch.Tensor, tuple]:
+        # Without input feeding the decoder's inputs are known, so all steps run in one call.
+        if isinstance(self.rnn, CellRNN):
+            lengths = torch.full((emb.size(0),), emb.size(1), dtype=torch.long)
+            out, _, _ = self.rnn(emb, lengths, [(s, None) for s in layers])
+            return out, tuple(s for s, _ in self.rnn.last_states)
+        stacked = tuple(torch.stack(t) for t in zip(*layers))  # torch's kernels keep (layers, batch, hidden)
+        out, final = self.rnn(emb, stacked if len(stacked) > 1 else stacked[0])
+        final = final if isinstance(final, tuple) else (final,)
+        return out, tuple(zip(*(t.unbind(0) for t in final)))
+
     def decode(self, tgt_in: torch.Tensor, memory: Memory, state: tuple) -> tuple[torch.Tensor, torch.Tensor, tuple]:
         """Run the decoder over ``tgt_in`` (batch, steps) from ``state``.
 
@@ -134,38 +155,24 @@ class Seq2Seq(nn.Module):
             attentional states (batch, steps, hidden), attention weights (batch, steps, src), final state.
         """
         emb = self.tgt_embed(tgt_in)
-        h, c, feed = state
+        layers, feed = state
         if not self.cfg.input_feeding:
-            if self.torch_cells:
-                out, hc = self.rnn(emb, (h, c) if self.is_lstm else h)
-                h, c = hc if self.is_lstm else (hc, None)
-            else:
-                states = [((h[i], c[i]) if self.is_lstm else (h[i],), None) for i in range(h.size(0))]
-                lengths = torch.full((emb.size(0),), emb.size(1), dtype=torch.long)
-                out, h, c = self.rnn(emb, lengths, states)
+            out, layers = self._whole_sequence(emb, layers)
             att, weights = self._attend(out, memory)
-            return att, weights, (h, c, att[:, -1])
-        hs, cs = list(h.unbind(0)), list(c.unbind(0)) if self.is_lstm else None
+            return att, weights, (layers, att[:, -1])
+        layers = list(layers)
+        noise = [cell.noise(emb.size(0), emb) for cell in self.cells]  # one mask per sequence, for every step
         outs, all_w = [], []
         for t in range(emb.size(1)):
             x = torch.cat([emb[:, t], feed], -1)
             for i, cell in enumerate(self.cells):
-                if not self.torch_cells:
-                    new = cell.cell(cell.cell.project(x, cell.proj), (hs[i], cs[i]) if self.is_lstm else (hs[i],))
-                    hs[i] = new[0]
-                    if self.is_lstm:
-                        cs[i] = new[1]
-                elif self.is_lstm:
-                    hs[i], cs[i] = cell(x, (hs[i], cs[i]))
-                else:
-                    hs[i] = cell(x, hs[i])
-                x = self.dropout(hs[i]) if i + 1 < len(self.cells) else hs[i]
+                layers[i] = cell.step(x, layers[i], noise[i])
+                x = self.dropout(layers[i][0]) if i + 1 < len(self.cells) else layers[i][0]
             feed, w = self._attend(x.unsqueeze(1), memory)
             feed = feed.squeeze(1)
             outs.append(feed)
             all_w.append(w)
-        state = (torch.stack(hs), torch.stack(cs) if self.is_lstm else None, feed)
-        return torch.stack(outs, 1), torch.cat(all_w, 1), state
+        return torch.stack(outs, 1), torch.cat(all_w, 1), (tuple(layers), feed)
 
     def step(self, tokens: torch.Tensor, memory: Memory, state: tuple) -> tuple[torch.Tensor, torch.Tensor, tuple]:
         """One decoding step for previous tokens (n,): log-probabilities (n, vocab), attention (n, src), state."""
@@ -175,8 +182,8 @@ class Seq2Seq(nn.Module):
     @staticmethod
     def reorder(state: tuple, index: torch.Tensor) -> tuple:
         """Select decoding rows (beam search keeps the surviving hypotheses)."""
-        h, c, feed = state
-        return (h.index_select(1, index), c.index_select(1, index) if c is not None else None, feed.index_select(0, index))
+        layers, feed = state
+        return tuple(tuple(t.index_select(0, index) for t in s) for s in layers), feed.index_select(0, index)
 
     # -- training ------------------------------------------------------------------------------
     def forward(self, batch: dict) -> dict:

@@ -7,6 +7,9 @@ final state of every sequence is the one at its own last token.
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -26,6 +29,13 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 def _sequence_mask(p: float, shape: tuple, ref: torch.Tensor) -> torch.Tensor:
     # One dropout mask per sequence, reused at every step (Gal & Ghahramani 2016).
     return torch.bernoulli(ref.new_full(shape, 1 - p)) / (1 - p)
+
+
+class StepNoise(NamedTuple):
+    """The per-sequence dropout masks of a layer stepped one token at a time (a decoder)."""
+
+    inputs: torch.Tensor | None  # variational dropout on the input
+    recurrent: torch.Tensor | None  # recurrent dropout on the candidate
 
 
 class CellLayer(nn.Module):
@@ -82,13 +92,7 @@ class CellLayer(nn.Module):
         inputs, lives = xw.unbind(1), mask.unsqueeze(2).unbind(1)
         all_live = int(lengths.min()) if len(lengths) else 0  # steps before this need no padding mask
         for t in range(steps):
-            new = self.cell(inputs[t], state, rec_mask)
-            if self.zoneout > 0:
-                if self.training:
-                    keep = [torch.bernoulli(s.new_full(s.shape, self.zoneout)).bool() for s in new]
-                    new = tuple(torch.where(k, s, n) for k, s, n in zip(keep, state, new))
-                else:
-                    new = tuple(self.zoneout * s + (1 - self.zoneout) * n for s, n in zip(state, new))
+            new = self._zone(self.cell(inputs[t], state, rec_mask), state)
             if t < all_live:
                 state = new
                 outs.append(state[0])
@@ -101,6 +105,32 @@ class CellLayer(nn.Module):
             out = reverse_padded(out, lengths)
         return out, state
 
+    def _zone(self, new: tuple[torch.Tensor, ...], state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        if self.zoneout <= 0:
+            return new
+        if self.training:
+            keep = [torch.bernoulli(s.new_full(s.shape, self.zoneout)).bool() for s in new]
+            return tuple(torch.where(k, s, n) for k, s, n in zip(keep, state, new))
+        return tuple(self.zoneout * s + (1 - self.zoneout) * n for s, n in zip(state, new))
+
+    def noise(self, batch: int, ref: torch.Tensor) -> StepNoise | None:
+        """Masks for stepping ``batch`` sequences with :meth:`step`, drawn once per sequence; None at evaluation."""
+        if not self.training or not (self.variational_dropout or self.recurrent_dropout):
+            return None
+        inputs = (_sequence_mask(self.variational_dropout, (batch, self.proj.in_features), ref)
+                  if self.variational_dropout > 0 else None)
+        recurrent = (_sequence_mask(self.recurrent_dropout, (batch, self.cell.hidden_size), ref)
+                     if self.recurrent_dropout > 0 else None)
+        return StepNoise(inputs, recurrent)
+
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...], noise: StepNoise | None = None
+             ) -> tuple[torch.Tensor, ...]:
+        """One step of input ``x`` (batch, input) from ``state``, with every regularizer of :meth:`forward`:
+        the path of a decoder, whose next input depends on this output (width-1 cells only)."""
+        if noise is not None and noise.inputs is not None:
+            x = x * noise.inputs
+        new = self.cell(self.cell.project(x, self.proj), state, None if noise is None else noise.recurrent)
+        return self._zone(new, state)
 
     def _scan(self, xw, state, mask, lengths, rec_mask):
         live = mask.unsqueeze(2)
@@ -112,6 +142,33 @@ class CellLayer(nn.Module):
         if self.reverse:
             out = reverse_padded(out, lengths)
         return out, (h, c_all[:, -1] if c_all.size(1) else state[1])
+
+
+class _FusedStep:
+    """Gives torch's one-step cells (nn.LSTMCell, nn.GRUCell) the state-tuple interface of
+    :meth:`CellLayer.step`, keeping their parameter names."""
+
+    width = 1
+
+    def noise(self, batch: int, ref: torch.Tensor) -> None:
+        return None
+
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...], noise: None = None) -> tuple[torch.Tensor, ...]:
+        out = self(x, state if len(state) > 1 else state[0])
+        return tuple(out) if isinstance(out, tuple) else (out,)
+
+
+@functools.cache
+def _fused_step_class(base: type[nn.Module]) -> type[nn.Module]:
+    return type(base.__name__, (_FusedStep, base), {"__module__": __name__})
+
+
+def step_layer(cell: str, input_size: int, hidden_size: int, fused: bool = False, **layer_options) -> nn.Module:
+    """One layer stepped one input at a time (``noise(batch, ref)``, ``step(x, state, noise) -> state``):
+    torch's one-step kernel of the cell when ``fused`` (no per-step regularizers), else a :class:`CellLayer`."""
+    if fused:
+        return _fused_step_class(CELLS.get(cell).fused_step)(input_size, hidden_size)
+    return CellLayer(cell, input_size, hidden_size, **layer_options)
 
 
 class CellRNN(nn.Module):

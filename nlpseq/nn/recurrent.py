@@ -34,15 +34,11 @@ def cell_class(name: str) -> type[_cells.Cell]:
         raise RecipeError(f"model.cell: {exc}") from None
 
 
-class _RecurrentKeys(Section):
+class _CellKeys(Section):
     cell: str = "lstm"  # any registered cell: see nlpseq.nn.cells (lstm and gru also have fused kernels)
-    hidden_size: int = 256
-    num_layers: int = 1
-    dropout: float = 0.0  # between stacked layers (and, by the model, on its outputs)
     variational_dropout: float = 0.0  # on recurrent-layer inputs, one mask per sequence
     recurrent_dropout: float = 0.0  # on the candidate update, without memory loss
     zoneout: float = 0.0  # chance of a unit keeping its previous state
-    skip_connections: bool = False  # residual connections between stacked layers
 
     @field_validator("cell")
     @classmethod
@@ -57,13 +53,27 @@ class _RecurrentKeys(Section):
         """The keyword arguments of this section's cell, from its own keys."""
         return cell_class(self.cell).keyword_arguments(self)
 
+    @property
+    def per_step(self) -> bool:
+        """Whether a regularizer acts inside the time loop, which torch's fused kernels cannot do."""
+        return bool(self.variational_dropout or self.recurrent_dropout or self.zoneout)
 
-# The recurrent keys every model section shares, and each registered cell's own keys after them
+
+# The cell keys every model section shares, and each registered cell's own keys after them
 # (pydantic takes fields from the last base first).
 _CELL_OPTIONS = [c.Options for _, c in CELLS.items() if c.Options is not _cells.Cell.Options]
-RecurrentOptions = type("RecurrentOptions", (*_CELL_OPTIONS, _RecurrentKeys),
-                        {"__module__": __name__, "__doc__": "The recurrent-layer keys every model section shares "
-                                                             "(the cell, its regularizers and the cells' own keys)."})
+CellOptions = type("CellOptions", (*_CELL_OPTIONS, _CellKeys),
+                   {"__module__": __name__, "__doc__": "The keys of a model section that choose its recurrent cell: "
+                                                        "the cell, its per-step regularizers and the cells' own keys."})
+
+
+class RecurrentOptions(CellOptions):
+    """The recurrent-layer keys every model section shares: :class:`CellOptions` and the layer shape."""
+
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0  # between stacked layers (and, by the model, on its outputs)
+    skip_connections: bool = False  # residual connections between stacked layers
 
 
 class RecurrentEncoder(nn.Module):
@@ -100,10 +110,12 @@ class RecurrentEncoder(nn.Module):
                                zoneout=zoneout, **(cell_options or {}))
 
     @classmethod
-    def from_options(cls, input_size: int, cfg: RecurrentOptions, bidirectional: bool = False) -> "RecurrentEncoder":
-        """The encoder a model section's :class:`RecurrentOptions` describe."""
-        return cls(input_size, cfg.hidden_size, cfg.num_layers, bidirectional, cfg.cell, cfg.dropout,
-                   cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout, cfg.skip_connections,
+    def from_options(cls, input_size: int, cfg: CellOptions, bidirectional: bool = False, *,
+                     hidden_size: int | None = None, num_layers: int | None = None) -> "RecurrentEncoder":
+        """The encoder a model section's :class:`RecurrentOptions` describe; ``hidden_size`` and
+        ``num_layers`` replace the section's own (a translator's encoder has its own depth)."""
+        return cls(input_size, hidden_size or cfg.hidden_size, num_layers or cfg.num_layers, bidirectional, cfg.cell,
+                   cfg.dropout, cfg.variational_dropout, cfg.recurrent_dropout, cfg.zoneout, cfg.skip_connections,
                    cfg.cell_options())
 
     @property

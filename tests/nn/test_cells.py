@@ -199,3 +199,25 @@ def test_cells_describe_themselves_and_the_docs_list_every_registered_cell():
     line = re.search(r"`model\.cell: ([a-z_ |]+)`", (ROOT / "README.md").read_text()).group(1)
     builtin = [n for n, c in CELLS.items() if c.__module__ == "nlpseq.nn.cells"]  # tests may register more
     assert sorted(n.strip() for n in line.split("|")) == builtin
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "sru", "rhn"])
+def test_stepping_a_layer_draws_and_applies_the_same_regularizers_as_running_it(cell):
+    # A decoder steps one token at a time; with the same random draws it must compute what the
+    # whole-sequence loop computes: one variational and one recurrent mask per sequence, zoneout per step.
+    layer = CellLayer(cell, 6, 5, variational_dropout=0.3, recurrent_dropout=0.4, zoneout=0.25).train()
+    x = torch.randn(3, 4, 6)
+    torch.manual_seed(11)
+    whole, final = layer(x, torch.tensor([4, 4, 4]))
+    torch.manual_seed(11)
+    noise = layer.noise(3, x)
+    state, outs = layer.cell.init_state(3, x), []
+    for t in range(4):
+        state = layer.step(x[:, t], state, noise)
+        outs.append(state[0])
+    assert torch.allclose(torch.stack(outs, 1), whole, atol=1e-6)  # one matmul for all steps vs one per step
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(state, final))
+    # The masks are really there: without them the outputs differ.
+    state = layer.cell.init_state(3, x)
+    assert not torch.allclose(layer.step(x[:, 0], state)[0], outs[0])
+    assert layer.eval().noise(3, x) is None

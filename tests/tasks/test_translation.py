@@ -238,6 +238,31 @@ def test_every_stepwise_cell_serves_as_encoder_and_decoder(cell, feed):
     assert len(hyps) == 3
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "residual_lstm"])
+@pytest.mark.parametrize("feed", [True, False])
+def test_zoneout_and_dropouts_reach_the_translators_decoder(cell, feed):
+    src, src_len = torch.randint(4, 30, (3, 7)), torch.tensor([7, 5, 2])
+    tgt_in = torch.randint(4, 40, (3, 6))
+    # zoneout 1: every unit keeps its previous state at every training step, so the decoder state never
+    # leaves the one the bridge computed from the encoder.
+    model = small_model(cell=cell, input_feeding=str(feed).lower(), decoder_layers=2, zoneout=1.0, dropout=0.0).train()
+    memory, start = model.encode(src, src_len)
+    _, _, (layers, _) = model.decode(tgt_in, memory, start)
+    assert all(torch.equal(a, b) for s, s0 in zip(layers, start[0]) for a, b in zip(s, s0))
+    plain = small_model(cell=cell, input_feeding=str(feed).lower(), decoder_layers=2, dropout=0.0).train()
+    memory, start = plain.encode(src, src_len)
+    _, _, (layers, _) = plain.decode(tgt_in, memory, start)
+    assert not any(torch.equal(a, b) for s, s0 in zip(layers, start[0]) for a, b in zip(s, s0))  # without, it moves
+    noisy = small_model(cell=cell, input_feeding=str(feed).lower(), variational_dropout=0.5, recurrent_dropout=0.5,
+                        dropout=0.0, embedding_dropout=0.0).train()
+    batch = {"src": src, "src_len": src_len, "tgt_in": tgt_in, "tgt_out": torch.randint(4, 40, (3, 6))}
+    assert noisy(batch)["loss"].item() != noisy(batch)["loss"].item()  # fresh masks per batch
+    noisy.eval()
+    assert noisy(batch)["loss"].item() == noisy(batch)["loss"].item()
+    with torch.no_grad():
+        assert len(beam_search(noisy, src, src_len, DecodeConfig(beam=3, max_len_a=1.0, max_len_b=4))) == 3
+
+
 def test_a_convolutional_cell_is_refused_by_the_decoder_with_a_reason():
     from nlpseq.errors import RecipeError
 
