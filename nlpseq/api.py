@@ -79,13 +79,22 @@ def _start(recipe: Recipe, run: RunDir, resume: bool, dist: Distributed) -> tupl
 
 
 class Pipeline:
-    """A callable over raw inputs that batches internally and returns JSON-ready answers."""
+    """A callable over raw inputs that batches internally and returns JSON-ready answers.
 
-    def __init__(self, task: Task, model: torch.nn.Module, **options: Any) -> None:
-        self.task, self.model, self.options = task, model, options
+    ``options`` are the task's :attr:`~nlpseq.tasks.base.Task.AnswerOptions` (``beam=5`` for a
+    translator), checked when given here and again per call; ``resources`` are loaded objects the
+    task's answers use (a parser run for a tree model).
+    """
+
+    def __init__(self, task: Task, model: torch.nn.Module, resources: dict[str, Any] | None = None,
+                 **options: Any) -> None:
+        self.task, self.model, self.resources = task, model, resources or {}
+        task.answer_options(options)  # a bad option fails here, not at the first call
+        self.options = options
 
     def __call__(self, inputs: Any, **options: Any) -> list[dict[str, Any]]:
-        return self.task.answer(self.model, inputs, **{**self.options, **options})
+        checked = self.task.answer_options({**self.options, **options})
+        return self.task.answer(self.model, inputs, **self.resources, **checked)
 
     @property
     def labels(self) -> list[str]:
@@ -119,11 +128,12 @@ def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", parser: s
     if task not in table:
         raise RecipeError(f"unknown pipeline task '{task}'{did_you_mean(task, table)}; choose from {', '.join(table)}")
     task_obj, net = load_run(model, table[task], device)
+    resources = {}
     if parser is not None:
         if task_obj.name != "tree_sentiment":
             raise RecipeError(f"parser= needs a tree sentiment model; {model} is a {task_obj.name} run")
-        options["parser"] = load_run(parser, "parsing", device)
-    return Pipeline(task_obj, net, **options)
+        resources["parser"] = load_run(parser, "parsing", device)
+    return Pipeline(task_obj, net, resources, **options)
 
 
 __all__ = ["train", "load_run", "pipeline", "Pipeline", "MODELS", "TASKS"]

@@ -1,4 +1,5 @@
-"""The ``nlpseq`` command: train | compare | evaluate | translate | sentiment | parse | generate | serve | data."""
+"""The ``nlpseq`` command: train | compare | evaluate | translate | sentiment | parse | generate | serve | data,
+and a verb for every task that declares one (``Task.verb``, such as ``forecast``)."""
 
 from __future__ import annotations
 
@@ -188,18 +189,18 @@ def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
-    from .api import load_run
+    from .api import Pipeline, load_run
 
     task, model = load_run(args.run, "translation")
     _apply_decode_options(task, args)
-    opts = {"beam": args.beam, "n_best": args.n_best}
+    pipe = Pipeline(task, model, beam=args.beam, n_best=args.n_best)
 
     def emit(sentences: list[str]) -> None:
-        for s, results in zip(sentences, task.translate(model, sentences, **opts)):
+        for s, ans in zip(sentences, pipe(sentences)):
             if args.n_best > 1:
-                print(json.dumps({"source": s, "n_best": results}, ensure_ascii=False))
+                print(json.dumps({"source": s, "n_best": ans["n_best"]}, ensure_ascii=False))
             else:
-                print(results[0]["translation"])
+                print(ans["translation"])
         sys.stdout.flush()
 
     if args.plot_attention:
@@ -208,20 +209,26 @@ def _cmd_translate(args: argparse.Namespace) -> int:
             raise NlpseqError("--plot-attention needs a sentence given as an argument")
         from .plots import plot_attention
 
-        (ans,) = task.translate(model, [first], beam=args.beam, keep_attention=True)[0][:1]
-        plot_attention(ans["attention"], args.plot_attention)
+        plot_attention(pipe([first], n_best=1, attention=True)[0]["attention"], args.plot_attention)
+    for block in _input_blocks(args):
+        emit(block)
+    return 0
+
+
+def _input_blocks(args: argparse.Namespace, size: int = 256):
+    """The inputs of a verb in blocks: the arguments, or ``--input FILE`` in blocks of ``size``
+    (printed as each is done), or standard input line by line (each answered as soon as it is read)."""
     if args.texts:
-        emit(args.texts)
-    elif args.input:
+        yield args.texts
+    elif getattr(args, "input", None):
         from .fileio import read_lines
 
         lines = read_lines(args.input)
-        for i in range(0, len(lines), 256):  # batched, but printed as each block is done
-            emit(lines[i : i + 256])
+        for i in range(0, len(lines), size):
+            yield lines[i : i + size]
     else:
-        for line in sys.stdin:  # streamed: each line is answered as soon as it is read
-            emit([line.rstrip("\n")])
-    return 0
+        for line in sys.stdin:
+            yield [line.rstrip("\n")]
 
 
 def _cmd_sentiment(args: argparse.Namespace) -> int:
@@ -252,19 +259,20 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from .api import load_run
+    from .api import Pipeline, load_run
 
     task, model = load_run(args.run, "parsing")
+    pipe = Pipeline(task, model, decode=args.decode)
 
-    def emit(sentences: list[list[str]]) -> list[dict]:
-        answers = task.answer_words(model, sentences, args.decode)
+    def emit(sentences: list[str]) -> list[dict]:
+        answers = pipe(sentences)
         for ans in answers:
-            print(json.dumps(ans, ensure_ascii=False) if args.json else ans["tree"])
+            print(json.dumps(ans, ensure_ascii=False) if args.json else task.show(ans))
         sys.stdout.flush()
         return answers
 
     if args.texts:
-        answers = emit(task.tokenize(args.texts))
+        answers = emit(args.texts)
         if args.render:
             from .render import render_tree
 
@@ -273,14 +281,80 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     failed = 0
     for n, line in enumerate(sys.stdin, 1):  # streamed: one tree per line, printed as soon as it is parsed
         try:
-            words = task.words(line.rstrip("\n"), f"line {n}:")
+            task.words(line.rstrip("\n"), f"line {n}:")  # checked here, so the error names the line
         except InputError as exc:  # one bad line does not end the stream; its output line stays, empty
             failed += 1
             print(f"nlpseq: error: {exc}", file=sys.stderr)
             print(json.dumps({"error": str(exc)}) if args.json else "", flush=True)
             continue
-        emit([words])
+        emit([line.rstrip("\n")])
     return 2 if failed else 0
+
+
+def _cmd_answer(args: argparse.Namespace) -> int:
+    """A verb a task declares (``Task.verb``): answers for arguments, ``--input FILE`` or stdin lines,
+    one line each (``Task.show``); a bad input is reported on stderr and its output line is empty."""
+    from .api import Pipeline, load_run
+    from .registry import TASKS
+
+    takers = tuple(n for n, c in TASKS.items() if c.verb == args.command)
+    task, model = load_run(args.run, takers)
+    fields = task.AnswerOptions.model_fields
+    given = {k: getattr(args, k) for k in _answer_fields(takers) if getattr(args, k, None) is not None}
+    for key in given.keys() - fields.keys():
+        raise NlpseqError(f"--{key.replace('_', '-')}: {args.run} is a {task.name} run, which does not take it")
+    pipe = Pipeline(task, model, **given)
+    failed = 0
+    for block in _input_blocks(args):
+        try:
+            inputs = [_parse_input(task, x) for x in block]
+            lines = [task.show(a) for a in pipe(inputs)]
+        except InputError as exc:
+            if len(block) > 1 or args.texts:
+                raise
+            failed += 1
+            print(f"nlpseq: error: {exc}", file=sys.stderr)
+            lines = [""]
+        print("\n".join(lines), flush=True)
+    return 2 if failed else 0
+
+
+def _parse_input(task, text: str):
+    if task.Input is str:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{text[:40]!r} is not JSON ({exc})") from None
+
+
+def _answer_fields(tasks: tuple[str, ...]) -> dict:
+    """The answer options of ``tasks`` (the tasks sharing one verb), by name."""
+    from .registry import TASKS
+
+    fields: dict = {}
+    for name in tasks:
+        fields.update(TASKS.get(name).AnswerOptions.model_fields)
+    return fields
+
+
+def _option_argument(parser: argparse.ArgumentParser, name: str, field) -> None:
+    """``--name`` for a field of a task's AnswerOptions: its type, choices and description."""
+    import types
+    import typing
+
+    kind = field.annotation
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) == 1:  # Optional[X]: X
+        kind = args[0]
+    flag = "--" + name.replace("_", "-")
+    help_text = field.description or ""
+    if kind is bool:
+        parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+    elif typing.get_origin(kind) is typing.Literal:
+        parser.add_argument(flag, dest=name, choices=list(typing.get_args(kind)), help=help_text)
+    else:
+        parser.add_argument(flag, dest=name, type=kind if kind in (int, float) else str, help=help_text)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -305,8 +379,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise NlpseqError(f"nlpseq serve needs the serve extra ({exc.name} is missing): "
                           "pip install 'nlpseq[serve]'") from None
-    if not (args.sentiment or args.translate):
-        raise NlpseqError("nlpseq serve: give --sentiment RUN_DIR and/or --translate RUN_DIR")
+    # --sentiment and --translate are the first names of --model, and keep their pipelines' checks.
+    wanted = [("sentiment", args.sentiment, "sentiment"), ("translate", args.translate, "translation")]
+    for spec in args.model:
+        name, sep, path = spec.partition("=")
+        wanted.append((name, path, None) if sep else ("", spec, None))
+    wanted = [w for w in wanted if w[1]]
+    if not wanted:
+        raise NlpseqError("nlpseq serve: give --model [NAME=]RUN_DIR (repeatable), --sentiment RUN_DIR "
+                          "or --translate RUN_DIR")
     if args.parser and not args.sentiment:
         raise NlpseqError("nlpseq serve: --parser parses text for the --sentiment tree model; give that too")
     limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if f.name != "batching"},
@@ -314,9 +395,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # The HTTP layer needs a core of its own: torch threads spinning on every core stall the event
     # loop, and under load the batches then wait for requests it has not yet read.
     threads = args.threads or max(1, (os.cpu_count() or 2) - 1)
-    models = {kind: load_served(kind, path, threads, in_process=args.in_process,
-                                parser=args.parser if kind == "sentiment" else None)
-              for kind, path in (("sentiment", args.sentiment), ("translate", args.translate)) if path}
+    models = {}
+    try:
+        for name, path, pipeline in wanted:
+            served = load_served(name or Path(path).name, path, threads, in_process=args.in_process, pipeline=pipeline,
+                                 parser=args.parser if name == "sentiment" and pipeline else None)
+            name = name or _served_name(served.task)  # --model RUN: the task's own pipeline name
+            if name in models:
+                if served.close is not None:
+                    served.close()
+                raise NlpseqError(f"nlpseq serve: two models are served as '{name}'; name them: --model NAME=RUN_DIR")
+            models[name] = served
+    except BaseException:
+        for m in models.values():
+            if m.close is not None:
+                m.close()
+        raise
     try:
         uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
                     access_log=args.log_level == "debug")
@@ -325,6 +419,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             if m.close is not None:
                 m.close()
     return 0
+
+
+def _served_name(task: str) -> str:
+    from .registry import TASKS
+
+    return TASKS.get(task).pipelines[0]
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -345,7 +445,29 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_task_verbs(sub) -> None:
+    """A subcommand for every verb the registered tasks declare that has no command of its own above."""
+    from .registry import TASKS
+
+    verbs: dict[str, list[str]] = {}
+    for name, cls in TASKS.items():
+        if cls.verb and cls.verb not in sub.choices:
+            verbs.setdefault(cls.verb, []).append(name)
+    for verb, tasks in verbs.items():
+        v = sub.add_parser(verb, help=TASKS.get(tasks[0]).verb_help or f"answer with a {' or '.join(tasks)} run")
+        v.add_argument("run")
+        v.add_argument("texts", nargs="*", help="inputs (default: --input FILE, or one per line on stdin)")
+        v.add_argument("--input", help="a file of inputs, one per line")
+        for key, field in _answer_fields(tuple(tasks)).items():
+            _option_argument(v, key, field)
+        v.set_defaults(func=_cmd_answer)
+
+
+BUILTIN_COMMANDS = ("train", "compare", "evaluate", "sentiment", "parse", "translate", "generate", "serve", "data")
+
+
+def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
+    """The argument parser; ``task_verbs`` adds the verbs tasks declare (which loads the tasks)."""
     from .serve.limits import Limits
     from .version import __version__
 
@@ -429,9 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--next-words", type=int, metavar="K", help="print the K likeliest next tokens as JSON instead")
     g.set_defaults(func=_cmd_generate)
 
-    sv = sub.add_parser("serve", help="serve sentiment and translation over HTTP (FastAPI, uvicorn)")
-    sv.add_argument("--sentiment", metavar="RUN_DIR", help="run behind POST /v1/sentiment")
-    sv.add_argument("--translate", metavar="RUN_DIR", help="run behind POST /v1/translate")
+    sv = sub.add_parser("serve", help="serve trained runs over HTTP (FastAPI, uvicorn): one endpoint per run")
+    sv.add_argument("--model", action="append", default=[], metavar="[NAME=]RUN_DIR",
+                    help="a run behind POST /v1/NAME (default NAME: its task's pipeline, such as sentiment, "
+                         "translation, parsing, next-word, forecast); repeatable")
+    sv.add_argument("--sentiment", metavar="RUN_DIR", help="a sentiment run behind POST /v1/sentiment")
+    sv.add_argument("--translate", metavar="RUN_DIR", help="a translation run behind POST /v1/translate")
     sv.add_argument("--parser", metavar="RUN_DIR", help="parser run: the tree sentiment model then takes raw text")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
@@ -457,12 +582,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["list", "path", "get"])
     d.add_argument("name", nargs="?")
     d.set_defaults(func=_cmd_data)
+    if task_verbs:
+        _add_task_verbs(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nlpseq`` command; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    # Only a verb that is not built in needs the tasks loaded to be found (a second or two).
+    parser = build_parser(task_verbs=command not in BUILTIN_COMMANDS)
     # Sentences may follow options (`translate RUN --beam 5 "Ein Hund."`), which argparse leaves over.
     args, extra = parser.parse_known_args(argv)
     if extra:

@@ -21,6 +21,18 @@ class TrainableModel(Protocol):
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class TextClassifier(Protocol):
+    """What the sentiment task asks of its models beyond training: ``logits(ids, lengths, ngrams)``,
+    class scores (batch, labels) for padded token ids, ``ngrams`` being None unless the model's
+    section sets ``subword_buckets``."""
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, Any]: ...
+
+    def logits(self, ids: torch.Tensor, lengths: torch.Tensor, ngrams: torch.Tensor | None = None
+               ) -> torch.Tensor: ...
+
+
 class DecoderMemory(Protocol):
     """What the encoder leaves for the decoder; the searches repeat it per beam and drop finished rows."""
 

@@ -122,9 +122,12 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
     model_name = model_raw.get("name", task_cls.default_model)
     model_raw["name"] = model_name
     model_cls = MODELS.get(str(model_name))
-    if model_name not in task_cls.models:
+    # A task lists its own models; a model added later names the tasks it serves (``tasks``), so
+    # neither has to edit the other.
+    serving = [*task_cls.models, *(n for n, m in MODELS.items() if task_cls.name in getattr(m, "tasks", ()))]
+    if model_name not in serving:
         raise RecipeError(f"{source}: model '{model_name}' does not serve task '{task_cls.name}'; "
-                          f"choose from {', '.join(task_cls.models)}")
+                          f"choose from {', '.join(dict.fromkeys(serving))}")
     decode_cls = getattr(task_cls, "DecodeConfig", None)
     if "decode" in tree and decode_cls is None:
         raise RecipeError(f"{source}: task '{task_cls.name}' has no 'decode' section")

@@ -1,8 +1,10 @@
-"""The HTTP service: sentiment and translation endpoints over the pipelines, with limits and micro-batching."""
+"""The HTTP service: an endpoint per served run, built from its task's declarations, over the pipelines,
+with limits and micro-batching."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import os
 from contextlib import asynccontextmanager
@@ -12,10 +14,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import NlpseqError
+from ..registry import TASKS
+from ..tasks.base import Task
 from ..version import __version__
 from .batcher import MicroBatcher
 from .limits import BodySizeLimit, Limits
@@ -25,79 +29,52 @@ from .worker import ModelProcess, ModelProcessError
 STATIC = Path(__file__).with_name("static")
 
 
-def load_served(kind: str, run_dir: str | os.PathLike, threads: int | None = None,
-                in_process: bool = False, parser: str | os.PathLike | None = None) -> ServedModel:
-    """Open ``run_dir`` as the model behind ``/v1/<kind>`` (``sentiment`` or ``translate``).
+def load_served(name: str, run_dir: str | os.PathLike, threads: int | None = None, in_process: bool = False,
+                parser: str | os.PathLike | None = None, pipeline: str | None = None) -> ServedModel:
+    """Open ``run_dir`` as the model behind ``/v1/<name>``; the run's own task decides what it answers.
 
-    ``parser`` (a parser run) lets a tree sentiment model answer raw text, parse by parse.
+    ``pipeline`` (such as ``sentiment``) refuses a run that does not answer that pipeline; ``parser``
+    (a parser run) lets a tree sentiment model answer raw text, parse by parse.
 
     By default the model runs in a child process (:class:`~nlpseq.serve.worker.ModelProcess`);
     ``in_process`` loads it here. Weights come from the run's safetensors file; nothing is unpickled.
     """
     if not in_process:
-        proc = ModelProcess(kind, run_dir, threads, parser=parser)
+        proc = ModelProcess(name, run_dir, threads, parser=parser, pipeline=pipeline)
         meta = proc.meta
         return ServedModel(meta["name"], meta["task"], meta["model"], meta["labels"], proc, meta["info"],
                            close=proc.close)
-    return load_in_process(kind, run_dir, threads, parser)
+    return load_in_process(name, run_dir, threads, parser, pipeline)
 
 
-class _Texts(BaseModel):
+def _request_model(endpoint: str, task: type[Task]) -> type[BaseModel]:
+    """The request body of ``/v1/<endpoint>``: ``text`` or ``texts`` of the task's input type, and the
+    task's answer options with the service's defaults."""
+    fields: dict[str, Any] = {
+        "text": (task.Input | None, Field(None, description="one input (or give 'texts')")),
+        "texts": (list[task.Input] | None, Field(None, description="several inputs, answered in order"))}
+    for key, info in task.AnswerOptions.model_fields.items():
+        info = copy.copy(info)
+        info.default = task.service_defaults.get(key, info.default)
+        fields[key] = (info.annotation, info)
+    return create_model(f"{_title(endpoint)}Request", __base__=_Inputs, **fields)
+
+
+def _title(endpoint: str) -> str:
+    return "".join(part.capitalize() for part in endpoint.replace("-", "_").split("_"))
+
+
+class _Inputs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(None, description="one text (or give 'texts')")
-    texts: list[str] | None = Field(None, description="several texts, answered in order")
 
-    def items(self) -> list[str]:
-        if (self.text is None) == (self.texts is None):
+    def items(self) -> list[Any]:
+        text, texts = getattr(self, "text"), getattr(self, "texts")
+        if (text is None) == (texts is None):
             raise _unprocessable("give exactly one of 'text' and 'texts'")
-        return [self.text] if self.text is not None else list(self.texts or [])
+        return [text] if text is not None else list(texts or [])
 
-
-class SentimentRequest(_Texts):
-    phrases: bool = Field(False, description="tree models: a label for every phrase, and the labelled tree")
-    render: bool = Field(False, description="tree models: an SVG drawing of each labelled tree")
-
-
-class TranslateRequest(_Texts):
-    beam: int | None = Field(None, ge=1, description="beam size; 1 is greedy; default: the model's")
-    n_best: int = Field(1, ge=1, description="return the K best translations of each text")
-
-
-class Phrase(BaseModel):
-    text: str
-    label: str
-    score: float
-    scores: dict[str, float]
-
-
-class SentimentAnswer(BaseModel):
-    label: str
-    score: float
-    scores: dict[str, float]
-    tree: str | None = None
-    phrases: list[Phrase] | None = None
-    svg: str | None = None
-
-
-class Hypothesis(BaseModel):
-    translation: str
-    score: float
-
-
-class TranslationAnswer(BaseModel):
-    translation: str
-    score: float
-    n_best: list[Hypothesis] | None = None
-
-
-class SentimentResponse(BaseModel):
-    model: str
-    results: list[SentimentAnswer]
-
-
-class TranslateResponse(BaseModel):
-    model: str
-    results: list[TranslationAnswer]
+    def options(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"text", "texts"})
 
 
 class ErrorResponse(BaseModel):
@@ -125,10 +102,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for c
 
 
 def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> FastAPI:
-    """The FastAPI app serving ``models`` (keys ``sentiment`` and/or ``translate``) under ``limits``."""
+    """The FastAPI app serving each of ``models`` at ``POST /v1/<key>`` under ``limits``.
+
+    Each endpoint's request and response come from what the served run's task declares
+    (``Task.Input``, ``Task.AnswerOptions``, ``Task.Answer``): any task with a pipeline can be served.
+    """
     limits = limits or Limits()
-    batchers = {kind: MicroBatcher(m.answer, limits.max_batch, limits.max_wait_ms, limits.batching)
-                for kind, m in models.items()}
+    for name in models:
+        if not name or not all(c.isalnum() or c in "-_" for c in name):
+            raise NlpseqError(f"'{name}': an endpoint name is letters, digits, '-' and '_'")
+    batchers = {name: MicroBatcher(m.answer, limits.max_batch, limits.max_wait_ms, limits.batching)
+                for name, m in models.items()}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -141,7 +125,8 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
         # OpenTelemetry hooks cost a provider lookup per request; nothing here configures them.
         extra["telemetry"] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
     app = FastAPI(title="nlpseq", version=__version__, lifespan=lifespan,
-                  description="Sentiment analysis and translation with recurrent and recursive networks.", **extra)
+                  description="Sentiment analysis, translation, parsing and more with recurrent and recursive networks.",
+                  **extra)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
@@ -166,53 +151,61 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
         # A 503 is temporary: the model is busy or restarting, and the service is still up.
         return JSONResponse(body, status_code=exc.status, headers={"Retry-After": "1"} if exc.status == 503 else None)
 
-    async def run(kind: str, items: list[str], **options: Any) -> list[dict]:
-        if kind not in models:
-            raise _Refusal(404, f"no {kind} model is loaded (start the service with --{kind} RUN_DIR)")
+    async def run(name: str, items: list[Any], **options: Any) -> list[dict]:
         if not items:
             raise _unprocessable("'texts' is empty")
         if len(items) > limits.max_texts:
             raise _over_limit(f"{len(items)} texts, over the limit of {limits.max_texts}", "max_texts")
         for i, t in enumerate(items):
             if len(t) > limits.max_chars:
-                raise _over_limit(f"text {i} has {len(t)} characters, over the limit of {limits.max_chars}",
-                                  "max_chars")
+                what = "characters" if isinstance(t, str) else "values"
+                raise _over_limit(f"text {i} has {len(t)} {what}, over the limit of {limits.max_chars}", "max_chars")
+        if (options.get("beam") or 0) > limits.max_beam:
+            raise _over_limit(f"beam {options['beam']} is over the limit of {limits.max_beam}", "max_beam")
         try:
-            return await asyncio.wait_for(batchers[kind].submit(items, **options), limits.timeout_s)
+            return await asyncio.wait_for(batchers[name].submit(items, **options), limits.timeout_s)
         except asyncio.TimeoutError:
-            raise _Refusal(503, f"the {kind} model did not answer within {limits.timeout_s:g} s (timeout_s)") from None
+            raise _Refusal(503, f"the {name} model did not answer within {limits.timeout_s:g} s (timeout_s)") from None
         except ModelProcessError as exc:
-            raise _Refusal(503, f"the {kind} model failed: {exc}") from None
+            raise _Refusal(503, f"the {name} model failed: {exc}") from None
         except (NlpseqError, ValueError) as exc:
             raise _unprocessable(str(exc)) from None
 
-    @app.post("/v1/sentiment", response_model=SentimentResponse, response_model_exclude_none=True,
-              responses=_ERRORS, summary="Label texts (or, for tree models, every phrase of bracketed trees)")
-    async def sentiment(req: SentimentRequest) -> dict[str, Any]:
-        results = await run("sentiment", req.items(), phrases=req.phrases, render=req.render)
-        return {"model": models["sentiment"].name, "results": results}
+    def add_endpoint(name: str, served: ServedModel) -> None:
+        task = TASKS.get(served.task)
+        request = _request_model(name, task)
+        response = create_model(f"{_title(name)}Response", model=(str, ...),
+                                results=(list[task.Answer] if task.Answer else list[dict[str, Any]], ...))
 
-    @app.post("/v1/translate", response_model=TranslateResponse, response_model_exclude_none=True,
-              responses=_ERRORS, summary="Translate texts with beam search")
-    async def translate(req: TranslateRequest) -> dict[str, Any]:
-        if req.beam is not None and req.beam > limits.max_beam:
-            raise _over_limit(f"beam {req.beam} is over the limit of {limits.max_beam}", "max_beam")
-        if req.n_best > (req.beam or limits.max_beam):
-            raise _unprocessable(f"n_best {req.n_best} is larger than the beam")
-        results = await run("translate", req.items(), beam=req.beam, n_best=req.n_best)
-        return {"model": models["translate"].name, "results": results}
+        async def endpoint(req: BaseModel) -> dict[str, Any]:
+            return {"model": served.name, "results": await run(name, req.items(), **req.options())}
+
+        # FastAPI reads the body's model from the signature; this one is built per task.
+        endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("req", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=request)])
+        app.post(f"/v1/{name}", response_model=response, response_model_exclude_none=True, responses=_ERRORS,
+                 summary=f"Answers of a {served.task} model ({served.name})", operation_id=f"answer_{name}")(endpoint)
+
+    for name, served in models.items():
+        add_endpoint(name, served)
+
+    @app.post("/v1/{name}", responses=_ERRORS, include_in_schema=False)
+    async def not_served(name: str) -> None:
+        raise _Refusal(404, f"no model is served as '{name}' (served: {', '.join(models) or 'none'}; "
+                            f"start the service with --model {name}=RUN_DIR, or --{name} RUN_DIR)")
 
     @app.get("/healthz", summary="Liveness, and how many model calls and texts each model has served")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "models": {kind: {"model_calls": b.batches, "texts": b.items}
-                                           for kind, b in batchers.items()}}
+        return {"status": "ok", "models": {name: {"model_calls": b.batches, "texts": b.items}
+                                           for name, b in batchers.items()}}
 
     @app.get("/v1/models", summary="The loaded models")
     async def list_models() -> dict[str, Any]:
         return {"nlpseq": __version__, "models": [
-            {"endpoint": f"/v1/{kind}", "name": m.name, "task": m.task, "model": m.model, "labels": m.labels,
-             "version": m.info.get("nlpseq", __version__), "parser": m.info.get("parser")}
-            for kind, m in models.items()]}
+            {"endpoint": f"/v1/{name}", "name": m.name, "task": m.task, "model": m.model, "labels": m.labels,
+             "version": m.info.get("nlpseq", __version__), "parser": m.info.get("parser"),
+             "options": list(TASKS.get(m.task).AnswerOptions.model_fields)}
+            for name, m in models.items()]}
 
     page = (STATIC / "index.html").read_text(encoding="utf-8")
 

@@ -23,41 +23,29 @@ class ServedModel:
     close: Callable[[], None] | None = None  # stops a model process; whoever loaded the model calls it
 
 
-def load_in_process(kind: str, run_dir: str | os.PathLike, threads: int | None = None,
-                    parser: str | os.PathLike | None = None) -> ServedModel:
-    """Open ``run_dir`` here as the model behind ``/v1/<kind>``; weights from safetensors, nothing unpickled."""
-    from ..api import pipeline
+def load_in_process(name: str, run_dir: str | os.PathLike, threads: int | None = None,
+                    parser: str | os.PathLike | None = None, pipeline: str | None = None) -> ServedModel:
+    """Open ``run_dir`` here as the model behind ``/v1/<name>``; weights from safetensors, nothing unpickled.
+
+    ``pipeline`` refuses a run whose task does not answer it; by default the run's own task's first one.
+    """
+    from ..api import pipeline as open_pipeline
+    from ..registry import TASKS
+    from ..run import RunDir
 
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    pipe = pipeline("translation" if kind == "translate" else "sentiment", model=run_dir, parser=parser)
+    if pipeline is None:
+        task = RunDir.open(run_dir).info().get("task", "")
+        pipeline = next(iter(TASKS.get(task).pipelines), None)
+        if pipeline is None:
+            raise NlpseqError(f"{run_dir}: a {task} run answers no pipeline (its task declares none), "
+                              f"so it cannot be served as '{name}'")
+    pipe = open_pipeline(pipeline, model=run_dir, parser=parser)
     info = pipe.task.run.info()
     if parser is not None:
         info = {**info, "parser": Path(parser).resolve().name}
-    answer = _sentiment_answer(pipe) if kind == "sentiment" else pipe
-    return ServedModel(name=Path(run_dir).resolve().name, task=info.get("task", kind), model=info.get("model", ""),
-                       labels=pipe.labels, answer=answer, info=info)
-
-
-def _sentiment_answer(pipe: Callable[..., list[dict]]) -> Callable[..., list[dict]]:
-    def answer(texts: list[str], phrases: bool = False, render: bool = False) -> list[dict]:
-        out = pipe(texts)
-        if out and "tree" not in out[0]:
-            if phrases or render:
-                raise NlpseqError("'phrases' and 'render' need a tree model (rntn, recnn, treelstm)")
-            return out
-        if render:
-            from nltk import Tree
-
-            from ..render import to_svg
-
-            for ans in out:
-                ans["svg"] = to_svg(Tree.fromstring(ans["tree"]))
-        if not phrases:
-            for ans in out:
-                ans.pop("phrases", None)
-        return out
-
-    return answer
+    return ServedModel(name=Path(run_dir).resolve().name, task=pipe.task.name, model=info.get("model", ""),
+                       labels=pipe.labels, answer=pipe, info=info)

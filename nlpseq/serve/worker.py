@@ -21,9 +21,9 @@ class ModelProcessError(NlpseqError):
     """The model process is gone or failed for a reason that is not the request's fault."""
 
 
-def _serve(conn, kind: str, run_dir: str, threads: int | None, parser: str | None) -> None:
+def _serve(conn, name: str, run_dir: str, threads: int | None, parser: str | None, pipeline: str | None) -> None:
     try:
-        served = load_in_process(kind, run_dir, threads, parser)
+        served = load_in_process(name, run_dir, threads, parser, pipeline)
     except Exception as exc:  # reported to the parent as its start-up error
         conn.send(("error", str(exc)))
         return
@@ -48,13 +48,14 @@ def _serve(conn, kind: str, run_dir: str, threads: int | None, parser: str | Non
 class ModelProcess:
     """Calls ``answer(items, **options)`` of a model loaded in a child process."""
 
-    def __init__(self, kind: str, run_dir: str | os.PathLike, threads: int | None = None,
-                 start_timeout: float = 300.0, parser: str | os.PathLike | None = None) -> None:
+    def __init__(self, name: str, run_dir: str | os.PathLike, threads: int | None = None,
+                 start_timeout: float = 300.0, parser: str | os.PathLike | None = None,
+                 pipeline: str | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or event-loop state
         self._conn, child = ctx.Pipe()
         parser_dir = None if parser is None else str(parser)
-        self._proc = ctx.Process(target=_serve, args=(child, kind, str(run_dir), threads, parser_dir), daemon=True,
-                                 name=f"nlpseq-{kind}")
+        self._proc = ctx.Process(target=_serve, args=(child, name, str(run_dir), threads, parser_dir, pipeline),
+                                 daemon=True, name=f"nlpseq-{name}")
         self._proc.start()
         child.close()
         self._lock = threading.Lock()

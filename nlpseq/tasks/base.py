@@ -6,14 +6,16 @@ knows a model class.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, ClassVar, Iterable
 
 import torch
+from pydantic import BaseModel, ValidationError
 
 from ..config import Section
 from ..data.batching import to_device
-from ..errors import NlpseqError
+from ..errors import InputError, NlpseqError
 from ..metrics.resampling import ItemStats
 from ..recipe import Recipe, build_recipe
 from ..registry import MODELS, TASKS
@@ -50,6 +52,15 @@ class Task:
     # The options :meth:`evaluate` takes beyond the data, typed; the CLI offers and checks them from here.
     EvaluateOptions: ClassVar[type[Section]] = Section
     plot_name: ClassVar[str] = "confusion"  # `nlpseq evaluate` writes RUN/<plot_name>_<data>.png
+
+    # What the task answers. ``nlpseq.pipeline``, the CLI verb and the HTTP endpoint are all built
+    # from these declarations, so a new task appears in each without an edit there.
+    Input: ClassVar[Any] = str  # the type of one input (text; a forecaster's list of numbers)
+    AnswerOptions: ClassVar[type[Section]] = Section  # the options :meth:`answer` takes per call, typed
+    Answer: ClassVar[type[BaseModel] | None] = None  # the JSON shape of one answer (the service's schema)
+    service_defaults: ClassVar[dict[str, Any]] = {}  # AnswerOptions defaults the HTTP service changes
+    verb: ClassVar[str | None] = None  # ``nlpseq <verb> RUN INPUT...`` answers with runs of this task
+    verb_help: ClassVar[str] = ""
 
     def __init__(self, recipe: Recipe, run: RunDir) -> None:
         self.recipe, self.run = recipe, run
@@ -110,8 +121,31 @@ class Task:
                           "nlpseq compare's paired tests cover sentiment, tree_sentiment and translation)")
 
     def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
-        """JSON-ready answers for raw inputs; invalid inputs raise :class:`~nlpseq.errors.InputError`."""
+        """JSON-ready answers for raw inputs (one :attr:`Input` or a list of them), with the
+        :attr:`AnswerOptions` given; invalid inputs raise :class:`~nlpseq.errors.InputError`."""
         raise NotImplementedError
+
+    @classmethod
+    def answer_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` checked against :attr:`AnswerOptions`, with every default filled in.
+
+        Raises:
+            InputError: an option the task does not take, or a bad value; one line naming it.
+        """
+        unknown = options.keys() - cls.AnswerOptions.model_fields.keys()
+        if unknown:
+            takes = ", ".join(cls.AnswerOptions.model_fields) or "none"
+            raise InputError(f"option '{sorted(unknown)[0]}': a {cls.name} model does not take it (its options: {takes})")
+        try:
+            return cls.AnswerOptions(**options).model_dump()
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise InputError(f"option {where}: {err['msg']}" if where else err["msg"]) from None
+
+    def show(self, answer: dict[str, Any]) -> str:
+        """One answer as the one line ``nlpseq <verb>`` prints (JSON unless the task reads better as text)."""
+        return json.dumps(answer, ensure_ascii=False)
 
     @classmethod
     def from_run(cls, run: RunDir) -> "Task":

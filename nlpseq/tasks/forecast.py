@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel
 
 from ..config import Section
 from ..errors import DataError, InputError, RecipeError
@@ -64,6 +65,10 @@ class Heldout:
     start: int  # index of the first held-out value
 
 
+class Forecast(BaseModel):
+    forecast: list[float]  # the next values, one per step of the model's horizon
+
+
 @TASKS.register("forecast")
 class ForecastTask(Task):
     """Forecast ``horizon`` steps from the last ``window`` values; the series' tail is held out."""
@@ -73,6 +78,11 @@ class ForecastTask(Task):
     metric = "rmse"
     higher_is_better = False
     plot_name = "forecast"
+    pipelines = ("forecast",)
+
+    Input = list[float]  # a history of the series, oldest first
+    Answer = Forecast
+    verb, verb_help = "forecast", "forecast the next values after each history (JSON lists of numbers)"
 
     class EvaluateOptions(Section):
         baselines: bool = True  # naive, seasonal-naive and ARIMA scored beside the model, every time
@@ -239,7 +249,7 @@ class ForecastTask(Task):
             fig.savefig(tmp, format="png", dpi=100)
         plt.close(fig)
 
-    def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
+    def answer(self, model: torch.nn.Module, inputs: Any) -> list[dict[str, Any]]:
         """Forecasts for histories given as lists of numbers."""
         histories = inputs if inputs and isinstance(inputs[0], (list, tuple)) else [inputs]
         out = []

@@ -6,6 +6,7 @@ import math
 from typing import Any, Literal
 
 import torch
+from pydantic import BaseModel, Field
 
 from ..config import Section
 from ..data.batching import bucket_by_length, pad_sequences
@@ -17,6 +18,16 @@ from ..run import VOCAB
 from ..text import Vocab, get_tokenizer
 from ..train.trainer import TrainData
 from .base import Task, mean_loss
+
+
+class NextToken(BaseModel):
+    token: str
+    probability: float
+
+
+class NextWords(BaseModel):
+    text: str
+    next: list[NextToken]
 
 
 @TASKS.register("language_model")
@@ -35,6 +46,11 @@ class LanguageModelTask(Task):
     higher_is_better = False
 
     pipelines = ("next-word",)
+
+    class AnswerOptions(Section):
+        k: int = Field(5, ge=1, le=1000, description="how many of the likeliest next tokens")
+
+    Answer = NextWords
 
     class DataConfig(Section):
         train: str = "multi30k:train"  # corpus:split or a text file, one line per sentence or paragraph
@@ -179,7 +195,7 @@ class LanguageModelTask(Task):
         tok = self._tokenizer()
         return tok.detokenize(tok.tokenize(prompt) + words)
 
-    def answer(self, model: torch.nn.Module, inputs: Any, k: int = 5, **options: Any) -> list[dict[str, Any]]:
+    def answer(self, model: torch.nn.Module, inputs: Any, k: int = 5) -> list[dict[str, Any]]:
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, (list, tuple)):
             raise InputError(f"expected a string or a list of strings, got {type(inputs).__name__}")

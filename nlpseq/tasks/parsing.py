@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import torch
 from nltk import Tree
+from pydantic import BaseModel, Field
 
 from ..config import Section
 from ..data.batching import bucket_by_length, pad_sequences, to_device
@@ -27,6 +28,11 @@ from .base import Task
 
 LABELS_FILE = "parser.json"  # part-of-speech tags and node labels, beside vocab.json and chars.json
 MAX_CHARS = 20  # characters of a word the character features read
+
+
+class ParseAnswer(BaseModel):
+    tokens: list[str]
+    tree: str  # one line of PTB brackets
 
 
 @dataclass
@@ -49,6 +55,12 @@ class ParsingTask(Task):
     plot_name = "parse"
 
     pipelines = ("parsing",)
+
+    class AnswerOptions(Section):
+        decode: Literal["cky", "greedy"] | None = Field(None, description="tree search; default: the recipe's")
+
+    Answer = ParseAnswer
+    verb, verb_help = "parse", "parse sentences (arguments, or one per line on stdin) into bracketed trees"
 
     class EvaluateOptions(Section):
         decode: Literal["cky", "greedy"] | None = None  # None: the recipe's
@@ -203,12 +215,11 @@ class ParsingTask(Task):
             out.append(self.words(t, f"input {i}"))
         return out
 
-    def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
+    def answer(self, model: torch.nn.Module, inputs: Any, decode: str | None = None) -> list[dict[str, Any]]:
         """For each raw sentence: its tokens and its parse as a one-line bracketed tree."""
-        return self.answer_words(model, self.tokenize(inputs), options.get("decode"))
-
-    def answer_words(self, model: torch.nn.Module, sentences: list[list[str]], decode: str | None = None
-                     ) -> list[dict[str, Any]]:
-        """The answers of :meth:`answer` for sentences already split into checked words."""
+        sentences = self.tokenize(inputs)
         trees = self.parse_tokens(model, sentences, decode)
         return [{"tokens": s, "tree": t.pformat(margin=1 << 30)} for s, t in zip(sentences, trees)]
+
+    def show(self, answer: dict[str, Any]) -> str:
+        return answer["tree"]

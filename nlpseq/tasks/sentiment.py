@@ -20,6 +20,7 @@ from ..text import Vocab, get_tokenizer
 from ..text.char_ngrams import CharNgrams
 from ..train.trainer import TrainData
 from .base import Task
+from .sentiment_answer import SentimentAnswer, TextOptions
 from ..data.sentiment import LabelledSet, looks_like_trees, read_package, read_sst, read_tsv, sst_label_names
 
 
@@ -32,6 +33,10 @@ class SentimentTask(Task):
     metric = "accuracy"
 
     pipelines = ("sentiment", "sentiment-analysis", "text-classification")
+    AnswerOptions = TextOptions
+    Answer = SentimentAnswer
+    service_defaults = {"phrases": False}
+    verb, verb_help = "sentiment", "label texts (arguments, or one per line on stdin) as JSON lines"
 
     class DataConfig(Section):
         corpus: Literal["sst", "sentence-polarity", "movie-reviews", "tsv"] = "sst"
@@ -141,7 +146,7 @@ class SentimentTask(Task):
     def build_model(self) -> torch.nn.Module:
         model = super().build_model()
         cfg = self.recipe.model
-        if cfg.pretrained_vectors:
+        if getattr(cfg, "pretrained_vectors", None):  # a model of another package may not take vectors
             from ..nn import load_word_vectors
             from ..text.word2vec import resolve_vectors
 
@@ -247,7 +252,8 @@ class SentimentTask(Task):
                 raise InputError(f"text {i} has {len(t)} characters, over the limit of {limit}")
         return list(texts)
 
-    def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
+    def answer(self, model: torch.nn.Module, inputs: Any, phrases: bool = False, render: bool = False
+               ) -> list[dict[str, Any]]:
         texts = self.check_texts(inputs)
         max_len = self.recipe.data.max_length
         probs = self._probabilities(model, [self.tokenizer.tokenize(t)[:max_len] for t in texts])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import torch
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 
 from ..config import Section
 from ..data.batching import bucket_by_length, pad_sequences
@@ -37,6 +37,17 @@ log = logging.getLogger(__name__)
 def pair_lengths(src: list[list[int]], tgt: list[list[int]]) -> list[int]:
     """What a pair costs in a batch: the longer of its source and its target with ``</s>``."""
     return [max(len(a), len(b) + 1) for a, b in zip(src, tgt)]
+
+
+class Hypothesis(BaseModel):
+    translation: str
+    score: float
+    expected_chrf: float | None = None  # with minimum Bayes risk decoding (decode.mbr_temperature)
+    attention: dict[str, Any] | None = None  # source and target pieces and the weights (attention: true)
+
+
+class TranslationAnswer(Hypothesis):
+    n_best: list[Hypothesis] | None = None
 
 
 @dataclass
@@ -79,6 +90,20 @@ class TranslationTask(Task):
 
     class EvaluateOptions(Section):
         beam: int | None = Field(None, ge=1)  # None: the recipe's decode.beam
+
+    class AnswerOptions(Section):
+        beam: int | None = Field(None, ge=1, description="beam size; 1 is greedy; default: the model's")
+        n_best: int = Field(1, ge=1, description="return the K best translations of each text")
+        attention: bool = Field(False, description="the attention weights of each translation, piece by piece")
+
+        @model_validator(mode="after")
+        def _n_best_within_beam(self) -> "TranslationTask.AnswerOptions":
+            if self.beam is not None and self.n_best > self.beam:
+                raise ValueError(f"n_best {self.n_best} is larger than the beam {self.beam}")
+            return self
+
+    Answer = TranslationAnswer
+    verb, verb_help = "translate", "translate sentences (arguments, --input FILE, or lines on stdin)"
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
@@ -280,12 +305,17 @@ class TranslationTask(Task):
         return mean_loss(model, batches)[0]
 
     def answer(self, model: torch.nn.Module, inputs: Any, beam: int | None = None, n_best: int = 1,
-               **options: Any) -> list[dict[str, Any]]:
+               attention: bool = False) -> list[dict[str, Any]]:
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
             raise InputError("expected a string or a list of strings")
-        results = self.translate(model, list(texts), beam=beam, n_best=n_best)
+        results = self.translate(model, list(texts), beam=beam, n_best=n_best, keep_attention=attention)
         if n_best == 1:
             return [r[0] for r in results]
-        return [{"translation": r[0]["translation"], "score": r[0]["score"], "n_best": r} for r in results]
+        return [{**r[0], "n_best": r} for r in results]
+
+    def show(self, answer: dict[str, Any]) -> str:
+        if "n_best" in answer or "attention" in answer:
+            return super().show(answer)
+        return answer["translation"]
 

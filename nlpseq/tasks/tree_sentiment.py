@@ -21,11 +21,14 @@ from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
 from ..metrics.resampling import ItemStats
 from ..recipe import Recipe
 from ..registry import TASKS
+from ..render import to_svg
 from ..run import VOCAB
 from ..text import Vocab
 from ..text.char_ngrams import CharNgrams
 from ..train.trainer import TrainData
 from .base import Task, load_run
+from .sentiment import SentimentTask
+from .sentiment_answer import SentimentAnswer, TreeOptions
 
 
 @dataclass
@@ -72,6 +75,10 @@ class TreeSentimentTask(Task):
     metric = "root_fine"
 
     pipelines = ("sentiment", "sentiment-analysis")
+    AnswerOptions = TreeOptions
+    Answer = SentimentAnswer
+    service_defaults = {"phrases": False}  # over HTTP the compact answer unless a client asks for phrases
+    verb, verb_help = SentimentTask.verb, SentimentTask.verb_help
 
     class EvaluateOptions(Section):
         parser: str | None = None  # a parser run: score root labels on the trees it builds
@@ -275,9 +282,10 @@ class TreeSentimentTask(Task):
                 "parse_unlabeled_f1": shapes["unlabeled_f1"], "count": len(data.trees)}
 
     def answer(self, model: torch.nn.Module, inputs: Any, parser: tuple[Task, torch.nn.Module] | None = None,
-               **options: Any) -> list[dict[str, Any]]:
+               phrases: bool = True, render: bool = False) -> list[dict[str, Any]]:
         """Answers for PTB-bracket trees, or raw text when a ``parser`` (its task and model) is given:
-        the sentence label plus a label for every phrase."""
+        the sentence label, the labelled tree and (``phrases``) a label for every phrase; ``render``
+        adds an SVG drawing of the tree."""
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, (list, tuple)):
             raise InputError(f"expected a tree string or a list of them, got {type(inputs).__name__}")
@@ -303,7 +311,12 @@ class TreeSentimentTask(Task):
             trees.append(tree)
         answers = []
         for tree, probs in zip(trees, self.node_probabilities(model, trees)):
-            answers.append(self._tree_answer(tree, probs))
+            ans = self._tree_answer(tree, probs)
+            if render:
+                ans["svg"] = to_svg(Tree.fromstring(ans["tree"]))
+            if not phrases:
+                del ans["phrases"]
+            answers.append(ans)
         return answers
 
     @staticmethod

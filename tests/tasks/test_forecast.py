@@ -52,3 +52,16 @@ def test_series_sources_and_errors(tmp_path, series_csv):
         load_series(str(bad))
     with pytest.raises(DataError, match="neither a file nor a statsmodels dataset"):
         load_series("no_such_series")
+
+
+def test_the_forecast_verb_comes_from_the_task_declaration(forecast_run):
+    # `nlpseq forecast` has no command of its own: the CLI builds it from ForecastTask.verb and .Input.
+    history = [0.05 * t + math.sin(2 * math.pi * t / 12) for t in range(30)]
+    res = run_cli("forecast", str(forecast_run), json.dumps(history))
+    assert res.returncode == 0, res.stderr
+    forecast = json.loads(res.stdout)["forecast"]
+    assert len(forecast) == 6 and all(math.isfinite(v) for v in forecast)
+    res = run_cli("forecast", str(forecast_run), "[1, 2, \"x\"]")
+    assert res.returncode == 2 and "finite numbers" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("forecast", str(forecast_run), "[1, 2,")
+    assert res.returncode == 2 and "is not JSON" in res.stderr
