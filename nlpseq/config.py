@@ -9,4 +9,6 @@ from pydantic import BaseModel, ConfigDict
 class Section(BaseModel):
     """Base of every recipe section: unknown keys are errors; assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+    # NaN and infinity are refused in every section: no setting means them, and a NaN learning rate
+    # would otherwise surface as an optimizer's traceback.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=(), allow_inf_nan=False)

@@ -59,6 +59,48 @@ class Recipe:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
 
+MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of settings; anything larger is not one
+MAX_DEPTH = 20  # sections nest two or three levels; lists of teachers one more
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` without aliases: recipes never need them, and an alias bomb (a few lines
+    expanding to billions of values) must be refused before anything walks it."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed in a recipe",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """``text`` parsed as recipe YAML; any problem is a one-line :class:`RecipeError` starting with ``where``."""
+    try:
+        value = yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 (a SafeLoader, minus aliases)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise RecipeError(f"{where}{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except RecursionError:
+        raise RecipeError(f"{where}: nested too deeply to be a recipe") from None
+    except ValueError as exc:  # an integer of thousands of digits, past Python's conversion limit
+        if "integer string conversion" in str(exc):
+            raise RecipeError(f"{where}: an integer of more than 4,300 digits; no key takes one") from None
+        raise RecipeError(f"{where}: {exc}") from None
+    _check_depth(value, where)
+    return value
+
+
+def _check_depth(value: Any, where: str, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise RecipeError(f"{where}: nested more than {MAX_DEPTH} levels deep; a recipe is a few sections of keys")
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        _check_depth(child, where, depth + 1)
+
+
 def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
     keys = dotted.split(".")
     node = tree
@@ -79,9 +121,12 @@ def apply_overrides(tree: dict, overrides: list[str]) -> dict:
         if not sep or not key.strip():
             raise RecipeError(f"--set '{item}': expected KEY=VALUE, e.g. train.lr=0.001")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = yaml.load(raw, Loader=_RecipeLoader) if raw.strip() else ""  # noqa: S506
         except yaml.YAMLError:
-            value = raw
+            value = raw  # not YAML: the plain string, which the section's type check then judges
+        except (RecursionError, ValueError):
+            value = parse_yaml(raw, f"--set {key.strip()}")  # raises the one-line error
+        _check_depth(value, f"--set {key.strip()}")
         _set_dotted(tree, key.strip(), value)
     return tree
 
@@ -101,7 +146,17 @@ def _validate(cls: type[Section], raw: Any, prefix: str, source: str) -> Section
             hint = did_you_mean(str(err["loc"][-1]), cls.model_fields) if len(err["loc"]) == 1 else ""
             raise RecipeError(f"{source}: unknown key '{key}'{hint}") from None
         msg = str(err["ctx"]["error"]) if err["type"] == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
-        raise RecipeError(f"{source}: {key}: {msg} (got {err.get('input')!r})") from None
+        shown = repr(err.get("input"))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."  # a line, whatever the value's size
+        raise RecipeError(f"{source}: {key}: {msg} (got {shown})") from None
+
+
+def _description(value: Any, source: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)):
+        raise RecipeError(f"{source}: description: must be text, not {type(value).__name__}")
+    return str(value)
 
 
 def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
@@ -117,8 +172,12 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
             raise RecipeError(f"{source}: unknown key '{k}'{did_you_mean(k, _TOP_KEYS)}")
     if "task" not in tree:
         raise RecipeError(f"{source}: missing key 'task' (one of {', '.join(TASKS.names())})")
-    task_cls = TASKS.get(str(tree["task"]))
-    model_raw = dict(tree.get("model") or {})
+    task_cls = TASKS.get(str(tree["task"])[:100])
+    model_raw = tree.get("model") or {}
+    if not isinstance(model_raw, dict):
+        raise RecipeError(f"{source}: 'model' must be a mapping of keys such as {{name: {task_cls.default_model}}}, "
+                          f"not {type(model_raw).__name__}")
+    model_raw = dict(model_raw)
     model_name = model_raw.get("name", task_cls.default_model)
     model_raw["name"] = model_name
     model_cls = MODELS.get(str(model_name))
@@ -132,12 +191,13 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
     if "decode" in tree and decode_cls is None:
         raise RecipeError(f"{source}: task '{task_cls.name}' has no 'decode' section")
     seed = tree.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise RecipeError(f"{source}: seed: must be an integer (got {seed!r})")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        shown = f"{seed!r}"[:40] if not isinstance(seed, int) else f"an integer of {len(str(abs(seed)))} digits"
+        raise RecipeError(f"{source}: seed: must be an integer from 0 to 2**63 - 1 (got {shown})")
     recipe = Recipe(
         task=task_cls.name,
         seed=seed,
-        description=str(tree.get("description", "")),
+        description=_description(tree.get("description", ""), source),
         data=_validate(task_cls.DataConfig, tree.get("data"), "data", source),
         text=_validate(task_cls.TextConfig, tree.get("text"), "text", source),
         model=_validate(model_cls.Config, model_raw, "model", source),
@@ -161,12 +221,15 @@ def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     p = Path(path)
     if not p.is_file():
         raise RecipeError(f"{p}: no such recipe file")
+    if p.stat().st_size > MAX_RECIPE_BYTES:
+        raise RecipeError(f"{p}: {p.stat().st_size:,} bytes; a recipe is at most {MAX_RECIPE_BYTES:,}")
+    data = p.read_bytes()
     try:
-        tree = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise RecipeError(f"{p}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RecipeError(f"{p}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the recipe as UTF-8") from None
+    tree = parse_yaml(text, str(p)) or {}
     if not isinstance(tree, dict):
         raise RecipeError(f"{p}: a recipe is a mapping with keys {sorted(_TOP_KEYS)}")
     return build_recipe(apply_overrides(tree, overrides or []), str(p))

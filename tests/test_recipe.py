@@ -57,3 +57,50 @@ def test_bad_yaml_names_the_line(tmp_path):
         load_recipe(f)
     with pytest.raises(RecipeError, match="no such recipe file"):
         load_recipe(tmp_path / "absent.yaml")
+
+
+BASE = TINY_RECIPE.read_text(encoding="utf-8")
+BOMB = ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n")
+
+
+@pytest.mark.parametrize("content, message", [
+    (BASE.encode() + "description: caf\xe9\n".encode("latin-1"), r":\d+: not UTF-8 text \(byte 0xe9\)"),
+    (BASE.replace("seed: 1", "seed: " + "9" * 5000).encode(), "more than 4,300 digits"),
+    (BASE.replace("seed: 1", "seed: " + "9" * 4000).encode(), "seed: must be an integer from 0 to 2\\*\\*63 - 1 "
+                                                              "\\(got an integer of 4000 digits\\)"),
+    (BASE.split("model:")[0].encode() + b"model: rnn_classifier\n", "'model' must be a mapping .* not str"),
+    (BASE.split("model:")[0].encode() + b"model: [rnn_classifier]\n", "'model' must be a mapping .* not list"),
+    (BASE.encode() + b"description: " + b"[" * 10000 + b"]" * 10000 + b"\n", "nested too deeply"),
+    (BASE.encode() + b"description: " + b"[" * 30 + b"]" * 30 + b"\n", "nested more than 20 levels"),
+    (BASE.encode() + BOMB.encode() + b"description: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "aliases"),
+    (BASE.replace("seed: 1", "seed: *d").encode() + BOMB.encode(), "aliases"),
+    (BASE.encode() + b"description: [1, 2]\n", "description: must be text, not list"),
+])
+def test_a_bad_recipe_file_is_one_line_error_at_once(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(RecipeError, match=message) as info:
+        load_recipe(path)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize("override, message", [
+    ("seed=" + "9" * 5000, "--set seed: an integer of more than 4,300 digits"),
+    ("train.lr=.nan", "train.lr: Input should be a finite number"),
+    ("train.epochs=.inf", "train.epochs"),
+    ("model=" + "[" * 10000, "--set model: nested too deeply"),
+    ("model.dropout=" + "[" * 25 + "]" * 25, "--set model.dropout: nested more than 20 levels"),
+    ("train.lr=" + "x" * 100_000, r"train.lr: .*\(got 'xxx.*\.\.\.\)"),
+])
+def test_a_bad_override_is_one_line_error(override, message):
+    with pytest.raises(RecipeError, match=message) as info:
+        load_recipe(TINY_RECIPE, [override])
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_an_oversized_recipe_file_is_refused_unread(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(BASE.encode() + b"# " + b"x" * (1 << 20) + b"\n")
+    with pytest.raises(RecipeError, match="a recipe is at most"):
+        load_recipe(path)
