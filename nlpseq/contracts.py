@@ -22,6 +22,16 @@ class TrainableModel(Protocol):
 
 
 @runtime_checkable
+class CarriesState(Protocol):
+    """A model that carries a state from one training batch to the next (truncated BPTT). The trainer
+    keeps it across dev evaluations and in checkpoints; it is tensors, tuples and lists of them, or None."""
+
+    def carried_state(self) -> Any: ...
+
+    def restore_carried_state(self, state: Any) -> None: ...
+
+
+@runtime_checkable
 class TextClassifier(Protocol):
     """What the sentiment task asks of its models beyond training: ``logits(ids, lengths, ngrams)``,
     class scores (batch, labels) for padded token ids, ``ngrams`` being None unless the model's

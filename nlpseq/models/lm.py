@@ -46,6 +46,13 @@ class RNNLanguageModel(nn.Module):
         self.out_bias = nn.Parameter(torch.zeros(vocab_size)) if cfg.tie_weights else None
         self._carry: Any = None
 
+    def carried_state(self) -> Any:
+        """The state the next ``carry`` chunk starts from (None before the first chunk)."""
+        return self._carry
+
+    def restore_carried_state(self, state: Any) -> None:
+        self._carry = state
+
     def run(self, ids: torch.Tensor, lengths: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         """Logits (batch, time, vocab) for every position and the final state."""
         out, state = self.encoder(self.embed(ids), lengths, state, return_state=True)

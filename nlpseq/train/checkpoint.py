@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from ..faults import kill_point
 from ..fileio import fsync_dir
 from ..run import CHECKPOINTS, STATE, WEIGHTS, RunDir
 
@@ -54,13 +55,16 @@ def save_checkpoint(run: RunDir, step: int, model: torch.nn.Module, state: dict,
     from safetensors.torch import save_file
 
     save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS))
+    kill_point("checkpoint.weights", step)
     torch.save(state, tmp / STATE)
+    kill_point("checkpoint.state", step)
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     fsync_dir(root)
+    kill_point("checkpoint.renamed", step)
     for old in list_checkpoints(run)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final

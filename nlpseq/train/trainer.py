@@ -19,8 +19,10 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ..contracts import CarriesState
 from ..data.batching import bucket_by_length, to_device
 from ..errors import RecipeError
+from ..faults import kill_point
 from ..run import INFO, TENSORBOARD, WEIGHTS, RunDir
 from .checkpoint import load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
@@ -147,6 +149,8 @@ class Trainer:
             "rng": rng_state(),
             "progress": self.progress.as_dict(),
             **({"average": self.average.state_dict()} if self.average is not None else {}),
+            # Truncated BPTT's state between chunks: without it a resumed run starts its next chunk from zeros.
+            **({"carried": self.model.carried_state()} if isinstance(self.model, CarriesState) else {}),
         }
 
     @property
@@ -171,6 +175,8 @@ class Trainer:
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
+        if isinstance(self.model, CarriesState):
+            self.model.restore_carried_state(state.get("carried"))
         if self.average is not None:
             if "average" not in state:
                 raise RecipeError("train.ema was turned on after this run's last checkpoint; resume without it")
@@ -249,10 +255,15 @@ class Trainer:
         value, loss = None, None
         if main:  # rank 0 evaluates; every rank then takes the same schedule and stopping decisions
             net = self.eval_model
+            # The evaluation runs the same module when no weight average is kept: a state carried
+            # between training chunks (truncated BPTT) must survive it.
+            carried = net.carried_state() if isinstance(net, CarriesState) else None
             net.eval()
             with torch.no_grad():
                 metrics = self.evaluate_fn(net)
             net.train()
+            if isinstance(net, CarriesState):
+                net.restore_carried_state(carried)
             self._log({"split": "dev", **metrics})
             value, loss = metrics[self.metric], metrics.get("loss")
             if select == "loss" and loss is None:
@@ -342,12 +353,14 @@ class Trainer:
             with sync:
                 out, objective = self._forward(data.make_batch(idx))
                 self.scaler.scale(objective / cfg.accumulate).backward()
+            kill_point("step.backward", p.step + 1)
             window.add(float(out["loss"].detach()), int(out["units"]))
             p.batch_in_epoch += world
             bar.update(world)
             if not last:
                 continue
             self._optimizer_step()
+            kill_point("step.optimizer", p.step)
             self._log_training(window, bar)
             if self._after_step():
                 break

@@ -78,3 +78,38 @@ def test_tied_output_weights_save_and_load(tmp_path):
     again = MODELS.get("rnn_lm")(recipe.model, 30)
     again.load_state_dict(run.load_weights())
     assert torch.allclose(again.eval().run(x, torch.tensor([5, 5]))[0], before)
+
+
+def _final_weights(out):
+    from safetensors.torch import load_file
+
+    from nlpseq.train.checkpoint import list_checkpoints
+    from nlpseq.run import RunDir
+
+    return load_file(str(list_checkpoints(RunDir(out))[-1] / "model.safetensors"))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "sru"])
+def test_dev_evaluations_in_mid_epoch_leave_the_carried_state_alone(tmp_path, cell):
+    # The trainer evaluates the module it trains (no weight average here); the chunk after an
+    # evaluation must still start from the previous chunk's state, so evaluating every 3 steps
+    # changes nothing in training.
+    common = ["--set", "train.max_steps=12", "--set", "train.tensorboard=false", "--set", f"model.cell={cell}",
+              "--set", "train.checkpoint_every=12"]
+    for name, every in (("often", "3"), ("never", "null")):
+        res = run_cli("train", str(RECIPE), "--out", str(tmp_path / name), *common, "--set", f"train.eval_every={every}")
+        assert res.returncode == 0, res.stderr
+    often, never = _final_weights(tmp_path / "often"), _final_weights(tmp_path / "never")
+    assert all(torch.equal(often[k], never[k]) for k in often)
+
+
+def test_the_carried_state_is_in_every_checkpoint(tmp_path):
+    from nlpseq.train.checkpoint import list_checkpoints
+    from nlpseq.run import RunDir
+
+    res = run_cli("train", str(RECIPE), "--out", str(tmp_path / "run"), "--set", "train.max_steps=4",
+                  "--set", "train.checkpoint_every=2", "--set", "train.tensorboard=false")
+    assert res.returncode == 0, res.stderr
+    state = torch.load(list_checkpoints(RunDir(tmp_path / "run"))[-1] / "state.pt", weights_only=True)
+    h, c = state["carried"]  # torch's LSTM: (h, c), one row per stream
+    assert h.shape == c.shape == (1, 8, 64) and float(h.abs().sum()) > 0

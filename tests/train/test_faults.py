@@ -1,0 +1,58 @@
+"""Kill ``nlpseq train`` anywhere (seeded points, inside checkpoint writes too), resume, and reach the
+uninterrupted run's final state bit for bit, for every model family (the harness: faults.py)."""
+
+import zlib
+
+import pytest
+from safetensors.torch import load_file
+
+from .faults import FAST, Zygote, differences, final_checkpoint, kill_and_resume, kill_points
+
+STEPS, EVERY = 10, 2
+FAMILIES = {
+    "sentiment": ("recipes/sentiment/tiny_lstm.yaml", []),
+    "tree": ("recipes/trees/tiny_rntn.yaml", []),
+    "translation": ("recipes/translation/tiny_de_en.yaml", ["--set", "decode.dev_beam=1"]),
+    "language_model": ("recipes/lm/tiny_char.yaml", []),  # truncated BPTT: the carried state is in the checkpoint
+}
+ARGS = [*FAST, "--set", f"train.max_steps={STEPS}", "--set", f"train.checkpoint_every={EVERY}",
+        "--set", "train.eval_every=3", "--set", "train.epochs=1000"]
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote()
+    yield z
+    z.close()
+
+
+def _check(zygote, tmp_path, family, points):
+    recipe, extra = FAMILIES[family]
+    args = [*ARGS, *extra]
+    straight = tmp_path / "straight"
+    assert zygote.run(["train", recipe, "--out", str(straight), *args], tmp_path / "straight.log")["code"] == 0, \
+        (tmp_path / "straight.log").read_text()[-800:]
+    weights, state = final_checkpoint(straight)
+    assert state["progress"]["step"] == STEPS
+    if family == "language_model":
+        assert state["carried"] is not None
+    for i, point in enumerate(points):
+        out = tmp_path / f"killed{i}"
+        kill_and_resume(zygote, recipe, out, args, point)
+        w, s = final_checkpoint(out)
+        diff = differences(weights, w, "weights") + differences(state, s)
+        # and the weights the run selected on dev (train.select), saved beside the checkpoints
+        diff += differences(load_file(str(straight / "model.safetensors")), load_file(str(out / "model.safetensors")),
+                            "selected")
+        assert not diff, f"{family}, killed at {point}: {diff[:5]}"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_three_seeded_kills_then_resume_reach_the_same_final_state(zygote, tmp_path, family):
+    _check(zygote, tmp_path, family, kill_points(zlib.crc32(family.encode()), 3, STEPS, EVERY))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILIES)
+def test_twenty_seeded_kills_then_resume_reach_the_same_final_state(zygote, tmp_path, family):
+    _check(zygote, tmp_path, family, kill_points(1000 + len(family), 20, STEPS, EVERY))
