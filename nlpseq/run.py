@@ -28,6 +28,16 @@ TOKENIZER, CHECKPOINTS, TENSORBOARD = "tokenizer", "checkpoints", "tensorboard"
 STATE = "state.pt"  # in each checkpoint, beside its WEIGHTS: optimizer, schedule, RNG and progress
 
 
+def is_pickle(path: str | os.PathLike) -> bool:
+    """Whether ``path`` starts like a pickle (protocol 2 or later) or a ``torch.save`` zip archive."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") or head == b"PK\x03\x04"
+
+
 class RunDir:
     """A run directory on disk; create it with :meth:`create`, open an existing one with :meth:`open`."""
 
@@ -50,6 +60,8 @@ class RunDir:
         if run.path.exists() and not run.path.is_dir():
             raise RunDirError(f"{run.path}: exists and is not a folder")
         run.path.mkdir(parents=True, exist_ok=True)
+        if resume:
+            run.check_contained()
         if not (run / RECIPE).exists():
             atomic_write_text(run / RECIPE, recipe_yaml)
         return run
@@ -81,10 +93,28 @@ class RunDir:
             raise RunDirError(f"{run.path}: not a run directory (no {RECIPE})")
         if not (run / INFO).is_file() or not (run / WEIGHTS).is_file():
             raise RunDirError(f"{run.path}: the run has no trained weights yet ({WEIGHTS} missing)")
+        run.check_contained()
         wanted = (task,) if isinstance(task, str) else task
         if wanted is not None and run.info().get("task") not in wanted:
             raise RunDirError(f"{run.path}: is a '{run.info().get('task')}' run, not a '{' or '.join(wanted)}' run")
         return run
+
+    def check_contained(self) -> None:
+        """Refuse a run whose files lead outside it: a symbolic link planted in a run directory (or a
+        checkpoint) must not make nlpseq read, or later overwrite, a file elsewhere.
+
+        Raises:
+            RunDirError: names the first link that points outside the run directory.
+        """
+        root = self.path.resolve()
+        for folder, dirs, files in os.walk(self.path):
+            for name in dirs + files:
+                entry = Path(folder) / name
+                if entry.is_symlink():
+                    target = entry.resolve()
+                    if target != root and root not in target.parents:
+                        raise RunDirError(f"{entry}: a link to {target}, outside the run directory; "
+                                          "nlpseq reads and writes a run's own files only")
 
     def recipe_tree(self) -> dict[str, Any]:
         try:
@@ -116,6 +146,9 @@ class RunDir:
         try:
             return load_file(str(self / name))
         except (SafetensorError, OSError) as exc:
+            if is_pickle(self / name):
+                raise RunDirError(f"{self / name}: a pickle, not safetensors weights; nlpseq never unpickles "
+                                  "weights (loading a pickle can run any code)") from None
             raise RunDirError(f"{self / name}: unreadable weights ({exc})") from None
 
     def append_metrics(self, record: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -12,7 +13,8 @@ import torch
 
 from ..faults import kill_point
 from ..fileio import fsync_dir
-from ..run import CHECKPOINTS, STATE, WEIGHTS, RunDir
+from ..errors import RunDirError
+from ..run import CHECKPOINTS, STATE, WEIGHTS, RunDir, is_pickle
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +80,48 @@ def list_checkpoints(run: RunDir) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step_"))
 
 
-def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
-    """(weights, state) of the newest checkpoint that loads; a damaged one is skipped with a warning."""
+_TAMPERED = "refusing to resume from it (unpickling can run any code); remove the checkpoint to resume from an older one"
+
+
+def _read_checkpoint(ckpt: Path) -> tuple[dict, dict]:
+    """(weights, state) of one checkpoint.
+
+    Raises:
+        RunDirError: a file was replaced by a pickle that could run code: never loaded, never skipped.
+        Exception: any other damage (a truncated or unreadable file).
+    """
     from safetensors.torch import load_file
 
+    try:
+        weights = load_file(str(ckpt / WEIGHTS))
+    except Exception:
+        if is_pickle(ckpt / WEIGHTS):
+            raise RunDirError(f"{ckpt / WEIGHTS}: a pickle, not safetensors weights; {_TAMPERED}") from None
+        raise
+    try:
+        # weights_only: tensors and plain containers; an object whose unpickling would run code is refused.
+        state = torch.load(ckpt / STATE, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Weights only load failed" in str(exc):
+            raise RunDirError(f"{ckpt / STATE}: holds pickled objects that are not training state; {_TAMPERED}") from None
+        raise
+    return weights, state
+
+
+def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
+    """(weights, state) of the newest checkpoint that loads; a damaged one is skipped with a warning.
+
+    Raises:
+        RunDirError: a link leads outside the run, or a checkpoint holds a planted pickle.
+    """
+    run.check_contained()
     for ckpt in reversed(list_checkpoints(run)):
         try:
-            weights = load_file(str(ckpt / WEIGHTS))
-            state = torch.load(ckpt / STATE, weights_only=True)
-            return weights, state
+            return _read_checkpoint(ckpt)
+        except RunDirError:
+            raise
         except Exception as exc:  # any damage means: fall back to an older checkpoint
-            log.warning("skipping damaged checkpoint %s (%s)", ckpt, exc)
+            log.warning("skipping damaged checkpoint %s (%s)", ckpt, str(exc).splitlines()[0] if str(exc) else exc)
             # Renamed aside, so that pruning never keeps it in place of a good one.
             os.replace(ckpt, ckpt.with_name(f".damaged-{ckpt.name}"))
     return None
