@@ -2,12 +2,19 @@
 
 Usage: python benchmarks/serve_load.py RUN_DIR [--clients 32] [--seconds 15] [--rounds 2] [--threads N]
        [--max-batch K] [--json OUT.json]
+       python benchmarks/serve_load.py RUN_DIR --overload [--factor 8] [--storm-seconds 30]
 
 The service runs in its own process (``nlpseq serve``), this script is the second process: it keeps
 ``--clients`` connections busy, each sending one sentence per request and waiting for the answer,
 for a bounded time. The two modes alternate ``--rounds`` times so that both see the same machine
 load; the table gives each mode's requests/s and p50/p99 latency over all its rounds, and counts
 5xx answers (the target is none).
+
+``--overload`` measures the service's capacity at ``--clients`` for ``--seconds``, then drives
+``--factor`` times that rate open-loop for ``--storm-seconds`` (see overload.py), then measures
+how soon throughput returns: requests/s answered during the storm, the share refused (429/503) and
+how fast, p99 of the answered, /healthz latency throughout, 5xx other than deliberate 503s, and
+the seconds until a second of closed-loop load reaches 90% of the capacity again.
 """
 
 from __future__ import annotations
@@ -132,9 +139,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int,
                     help="torch threads in the service's model process (default: the service's)")
     ap.add_argument("--max-batch", type=int, help="texts per model call across requests (default: the service's)")
-    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "serve_load.json"))
+    ap.add_argument("--json", help="where to write the results (default: benchmarks/results/serve_load.json, "
+                                   "or serve_overload.json)")
+    ap.add_argument("--overload", action="store_true", help="the overload storm instead of the two modes")
+    ap.add_argument("--factor", type=float, default=8.0, help="--overload: offered rate as a multiple of capacity")
+    ap.add_argument("--storm-seconds", type=float, default=30.0)
     args = ap.parse_args()
     texts = sentences(2000)
+    if args.overload:
+        return overload(args, texts)
     modes = {"micro-batching": True, "one request, one forward": False}
     totals = {m: {"latencies": [], "statuses": {}, "elapsed": 0.0} for m in modes}
     for _ in range(args.rounds):
@@ -171,8 +184,43 @@ def main() -> None:
            "max_batch": args.max_batch,
            "run": str(args.run), "rows": rows, "speedup": speedup, "machine": machine_facts()}
     print(describe(out["machine"]))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    path = Path(args.json or ROOT / "benchmarks" / "results" / "serve_load.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+
+
+def overload(args: argparse.Namespace, texts: list[str]) -> None:
+    from overload import recovery, storm
+
+    port = free_port()
+    proc = start_server(args.run, port, True, args.threads, args.max_batch)
+    try:
+        base = _run_loop(load(port, texts, args.clients, args.seconds))
+        capacity = len(base["latencies"]) / base["elapsed"]
+        rate = args.factor * capacity
+        hit = _run_loop(storm(port, texts, rate, args.storm_seconds))
+        after = _run_loop(recovery(port, texts, args.clients, 8.0, capacity))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    print(f"capacity at {args.clients} clients: {capacity:.0f} requests/s (p99 "
+          f"{percentile(base['latencies'], 99) * 1000:.0f} ms); storm: {args.factor:g}x = {rate:.0f}/s offered for "
+          f"{args.storm_seconds:g} s, open loop; cpus={os.cpu_count()} (client and service share them)")
+    print(f"{'launched':>9} {'sent/s':>7} {'answered/s':>10} {'refused':>8} {'fast(<100ms)':>12} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'healthz p99':>11} {'healthz max':>11} {'5xx other':>9} {'conn err':>8}")
+    print(f"{hit['launched']:9d} {hit['offered_per_s']:7.0f} {hit['answered_per_s']:10.0f} "
+          f"{100 * hit['refused_share']:7.1f}% {100 * hit['refused_fast_share']:11.1f}% {hit['p50_answered_ms']:7.0f} "
+          f"{hit['p99_answered_ms']:7.0f} {hit['healthz_p99_ms']:9.0f}ms {hit['healthz_max_ms']:9.0f}ms "
+          f"{hit['status_5xx_other']:9d} {hit['connection_errors']:8d}")
+    print(f"after the storm, answered per second: {after['per_second']}; back to 90% of capacity after "
+          f"{after['seconds_to_90pct']} s" if after["seconds_to_90pct"] else
+          f"after the storm, answered per second: {after['per_second']}; not back to 90% within 8 s")
+    out = {"capacity_per_s": capacity, "factor": args.factor, "storm": hit, "recovery": after,
+           "clients": args.clients, "run": str(args.run), "machine": machine_facts()}
+    print(describe(out["machine"]))
+    path = Path(args.json or ROOT / "benchmarks" / "results" / "serve_overload.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

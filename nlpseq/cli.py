@@ -399,7 +399,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         for name, path, pipeline in wanted:
             served = load_served(name or Path(path).name, path, threads, in_process=args.in_process, pipeline=pipeline,
-                                 parser=args.parser if name == "sentiment" and pipeline else None)
+                                 parser=args.parser if name == "sentiment" and pipeline else None,
+                                 max_restarts=limits.max_restarts)
             name = name or _served_name(served.task)  # --model RUN: the task's own pipeline name
             if name in models:
                 if served.close is not None:
@@ -412,8 +413,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 m.close()
         raise
     try:
+        # On SIGTERM uvicorn stops accepting, lets in-flight requests finish within the grace period and
+        # runs the app's shutdown (the model threads stop); it then raises the signal again for the handler
+        # it found, which is this one: a drained shutdown is a clean exit, status 0, not death by signal.
+        import signal
+
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
         uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=args.log_level == "debug")
+                    access_log=args.log_level == "debug", timeout_graceful_shutdown=limits.shutdown_grace_s)
     finally:
         for m in models.values():
             if m.close is not None:
@@ -569,7 +576,12 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
                                    ("--max-beam", "max_beam", int, "largest beam a request may ask"),
                                    ("--timeout", "timeout_s", float, "seconds before a request gets 503"),
                                    ("--max-batch", "max_batch", int, "texts per model call across requests"),
-                                   ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill, in ms")):
+                                   ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill, in ms"),
+                                   ("--max-queue", "max_queue", int,
+                                    "requests waiting per model; one more gets 429 with Retry-After at once"),
+                                   ("--shutdown-grace", "shutdown_grace_s", float,
+                                    "seconds SIGTERM leaves in-flight requests to finish"),
+                                   ("--max-restarts", "max_restarts", int, "restarts of a model process that dies")):
         default = getattr(limits, name)
         sv.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
     sv.add_argument("--no-batching", action="store_true", help="one model call per request")

@@ -7,6 +7,7 @@ keys, so a typo is an error naming the key and the closest valid one.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,14 +76,44 @@ class _RecipeLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+_FLOW = re.compile(r"[\[\]{}'\"#\n]")
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` outside quotes and comments: a linear scan, where PyYAML
+    takes seconds over a few thousand levels before it fails."""
+    depth = deepest = 0
+    quote = None
+    comment = False
+    for m in _FLOW.finditer(text):
+        c = m.group()
+        if comment:
+            comment = c != "\n"
+        elif quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "#":
+            comment = m.start() == 0 or text[m.start() - 1] in " \t\n"
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_yaml(text: str, where: str) -> Any:
     """``text`` parsed as recipe YAML; any problem is a one-line :class:`RecipeError` starting with ``where``."""
+    if _flow_depth(text) > MAX_DEPTH:
+        raise RecipeError(f"{where}: nested more than {MAX_DEPTH} levels deep; a recipe is a few sections of keys")
     try:
         value = yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 (a SafeLoader, minus aliases)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise RecipeError(f"{where}{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # PyYAML's messages span lines
+        raise RecipeError(f"{where}{line}: not valid YAML ({what})") from None
     except RecursionError:
         raise RecipeError(f"{where}: nested too deeply to be a recipe") from None
     except ValueError as exc:  # an integer of thousands of digits, past Python's conversion limit
@@ -120,6 +151,8 @@ def apply_overrides(tree: dict, overrides: list[str]) -> dict:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise RecipeError(f"--set '{item}': expected KEY=VALUE, e.g. train.lr=0.001")
+        if _flow_depth(raw) > MAX_DEPTH:
+            raise RecipeError(f"--set {key.strip()}: nested more than {MAX_DEPTH} levels deep")
         try:
             value = yaml.load(raw, Loader=_RecipeLoader) if raw.strip() else ""  # noqa: S506
         except yaml.YAMLError:

@@ -71,7 +71,8 @@ BOMB = ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *
                                                               "\\(got an integer of 4000 digits\\)"),
     (BASE.split("model:")[0].encode() + b"model: rnn_classifier\n", "'model' must be a mapping .* not str"),
     (BASE.split("model:")[0].encode() + b"model: [rnn_classifier]\n", "'model' must be a mapping .* not list"),
-    (BASE.encode() + b"description: " + b"[" * 10000 + b"]" * 10000 + b"\n", "nested too deeply"),
+    (BASE.encode() + b"description: " + b"[" * 10000 + b"]" * 10000 + b"\n", "nested more than 20 levels"),
+    (BASE.encode() + b"description:\n" + b"".join(b"  " * i + b"- \n" for i in range(1, 400)), "nested"),
     (BASE.encode() + b"description: " + b"[" * 30 + b"]" * 30 + b"\n", "nested more than 20 levels"),
     (BASE.encode() + BOMB.encode() + b"description: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "aliases"),
     (BASE.replace("seed: 1", "seed: *d").encode() + BOMB.encode(), "aliases"),
@@ -89,7 +90,7 @@ def test_a_bad_recipe_file_is_one_line_error_at_once(tmp_path, content, message)
     ("seed=" + "9" * 5000, "--set seed: an integer of more than 4,300 digits"),
     ("train.lr=.nan", "train.lr: Input should be a finite number"),
     ("train.epochs=.inf", "train.epochs"),
-    ("model=" + "[" * 10000, "--set model: nested too deeply"),
+    ("model=" + "[" * 10000, "--set model: nested more than 20 levels"),
     ("model.dropout=" + "[" * 25 + "]" * 25, "--set model.dropout: nested more than 20 levels"),
     ("train.lr=" + "x" * 100_000, r"train.lr: .*\(got 'xxx.*\.\.\.\)"),
 ])

@@ -21,7 +21,7 @@ from ..errors import NlpseqError
 from ..registry import TASKS
 from ..tasks.base import Task
 from ..version import __version__
-from .batcher import MicroBatcher
+from .batcher import MicroBatcher, QueueFull
 from .limits import BodySizeLimit, Limits
 from .loading import ServedModel, load_in_process
 from .worker import ModelProcess, ModelProcessError
@@ -30,17 +30,19 @@ STATIC = Path(__file__).with_name("static")
 
 
 def load_served(name: str, run_dir: str | os.PathLike, threads: int | None = None, in_process: bool = False,
-                parser: str | os.PathLike | None = None, pipeline: str | None = None) -> ServedModel:
+                parser: str | os.PathLike | None = None, pipeline: str | None = None,
+                max_restarts: int = 3) -> ServedModel:
     """Open ``run_dir`` as the model behind ``/v1/<name>``; the run's own task decides what it answers.
 
     ``pipeline`` (such as ``sentiment``) refuses a run that does not answer that pipeline; ``parser``
-    (a parser run) lets a tree sentiment model answer raw text, parse by parse.
+    (a parser run) lets a tree sentiment model answer raw text, parse by parse; a model process that
+    dies is started again up to ``max_restarts`` times.
 
     By default the model runs in a child process (:class:`~nlpseq.serve.worker.ModelProcess`);
     ``in_process`` loads it here. Weights come from the run's safetensors file; nothing is unpickled.
     """
     if not in_process:
-        proc = ModelProcess(name, run_dir, threads, parser=parser, pipeline=pipeline)
+        proc = ModelProcess(name, run_dir, threads, parser=parser, pipeline=pipeline, max_restarts=max_restarts)
         meta = proc.meta
         return ServedModel(meta["name"], meta["task"], meta["model"], meta["labels"], proc, meta["info"],
                            close=proc.close)
@@ -98,7 +100,7 @@ def _over_limit(message: str, limit: str) -> _Refusal:
     return _Refusal(413, f"{message} ({limit})", limit)
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 413, 422, 503)}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (404, 413, 422, 429, 503)}
 
 
 def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> FastAPI:
@@ -111,7 +113,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
     for name in models:
         if not name or not all(c.isalnum() or c in "-_" for c in name):
             raise NlpseqError(f"'{name}': an endpoint name is letters, digits, '-' and '_'")
-    batchers = {name: MicroBatcher(m.answer, limits.max_batch, limits.max_wait_ms, limits.batching)
+    batchers = {name: MicroBatcher(m.answer, limits.max_batch, limits.max_wait_ms, limits.batching, limits.max_queue)
                 for name, m in models.items()}
 
     @asynccontextmanager
@@ -148,8 +150,9 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
     @app.exception_handler(_Refusal)
     async def _refused(request: Request, exc: _Refusal) -> JSONResponse:
         body = {"error": str(exc)} if exc.limit is None else {"error": str(exc), "limit": exc.limit}
-        # A 503 is temporary: the model is busy or restarting, and the service is still up.
-        return JSONResponse(body, status_code=exc.status, headers={"Retry-After": "1"} if exc.status == 503 else None)
+        # 429 and 503 are temporary: the model is busy or restarting, and the service is still up.
+        retry = {"Retry-After": "1"} if exc.status in (429, 503) else None
+        return JSONResponse(body, status_code=exc.status, headers=retry)
 
     async def run(name: str, items: list[Any], **options: Any) -> list[dict]:
         if not items:
@@ -164,6 +167,8 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
             raise _over_limit(f"beam {options['beam']} is over the limit of {limits.max_beam}", "max_beam")
         try:
             return await asyncio.wait_for(batchers[name].submit(items, **options), limits.timeout_s)
+        except QueueFull as exc:  # refused at once: waiting would only time out later, and slow the rest
+            raise _Refusal(429, f"the {name} model is busy: {exc}; retry after a second", "max_queue") from None
         except asyncio.TimeoutError:
             raise _Refusal(503, f"the {name} model did not answer within {limits.timeout_s:g} s (timeout_s)") from None
         except ModelProcessError as exc:
@@ -196,8 +201,9 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
 
     @app.get("/healthz", summary="Liveness, and how many model calls and texts each model has served")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "models": {name: {"model_calls": b.batches, "texts": b.items}
-                                           for name, b in batchers.items()}}
+        return {"status": "ok", "models": {
+            name: {"model_calls": b.batches, "texts": b.items, "waiting": b.pending, "refused": b.refused,
+                   "restarts": getattr(models[name].answer, "restarts", 0)} for name, b in batchers.items()}}
 
     @app.get("/v1/models", summary="The loaded models")
     async def list_models() -> dict[str, Any]:

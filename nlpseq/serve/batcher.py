@@ -23,6 +23,10 @@ class _Job:
         return tuple(sorted(self.options.items()))
 
 
+class QueueFull(Exception):
+    """More requests are waiting than the queue holds: the caller should answer 429 at once."""
+
+
 def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
     if not future.done():  # the caller may have timed out meanwhile
         if ok:
@@ -46,8 +50,11 @@ class MicroBatcher:
     """
 
     def __init__(self, fn: Callable[..., list[Any]], max_batch: int = 16, max_wait_ms: float = 2.0,
-                 batching: bool = True) -> None:
+                 batching: bool = True, max_queue: int | None = None) -> None:
         self.fn, self.max_batch, self.max_wait, self.batching = fn, max_batch, max_wait_ms / 1000, batching
+        self.max_queue = max_queue
+        self.pending = 0  # requests submitted and not yet answered (or given up by their caller)
+        self.refused = 0
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._held: deque[_Job] = deque()  # taken from the queue, but with other options than that batch
         self._thread: threading.Thread | None = None
@@ -56,15 +63,27 @@ class MicroBatcher:
         self.items = 0
 
     async def submit(self, items: list[Any], **options: Any) -> list[Any]:
-        """The answers for ``items``, computed in some batch; raises what ``fn`` raised for them."""
+        """The answers for ``items``, computed in some batch; raises what ``fn`` raised for them.
+
+        Raises:
+            QueueFull: ``max_queue`` requests are already waiting; nothing was queued.
+        """
         loop = asyncio.get_running_loop()
+        if self.max_queue is not None and self.pending >= self.max_queue:
+            self.refused += 1
+            raise QueueFull(f"{self.pending} requests are waiting for this model (max_queue)")
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="nlpseq-model", daemon=True)
                 self._thread.start()
         job = _Job(list(items), options, loop.create_future(), loop)
+        self.pending += 1  # only the event loop's thread counts, so no lock is needed
+        job.future.add_done_callback(self._done)
         self._queue.put(job)
         return await job.future
+
+    def _done(self, future: asyncio.Future) -> None:
+        self.pending -= 1
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the model thread once the batch it is computing is done."""

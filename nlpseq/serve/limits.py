@@ -26,6 +26,12 @@ class Limits:
     # other and reads its next requests, where one full batch leaves the model idle meanwhile.
     max_batch: int = 16
     max_wait_ms: float = 2.0  # how long a request waits for others to join its batch
+    # Requests waiting for or in a model call, per model; one more gets 429 at once. Beyond what the
+    # model answers within a client's patience, waiting only adds latency: 64 requests are about four
+    # full batches, tens of milliseconds on the sample models.
+    max_queue: int = 64
+    shutdown_grace_s: float = 10.0  # on SIGTERM: stop accepting, finish in-flight requests for this long
+    max_restarts: int = 3  # a model process that dies is restarted this many times, then answers 503
     batching: bool = True  # False: one model call per request (the benchmark's baseline)
 
 

@@ -8,6 +8,7 @@ from the run directory, by the child, through the safetensors loader.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -15,6 +16,8 @@ from typing import Any
 
 from ..errors import InputError, NlpseqError
 from .loading import load_in_process
+
+log = logging.getLogger(__name__)
 
 
 class ModelProcessError(NlpseqError):
@@ -46,22 +49,31 @@ def _serve(conn, name: str, run_dir: str, threads: int | None, parser: str | Non
 
 
 class ModelProcess:
-    """Calls ``answer(items, **options)`` of a model loaded in a child process."""
+    """Calls ``answer(items, **options)`` of a model loaded in a child process.
+
+    A child that dies (killed, out of memory) is started again when the next request comes, up to
+    ``max_restarts`` times: the request it was computing gets 503, later ones are answered. Past the
+    limit every request gets 503 naming it, since a model that keeps dying needs a person.
+    """
 
     def __init__(self, name: str, run_dir: str | os.PathLike, threads: int | None = None,
                  start_timeout: float = 300.0, parser: str | os.PathLike | None = None,
-                 pipeline: str | None = None) -> None:
+                 pipeline: str | None = None, max_restarts: int = 3) -> None:
+        self._args = (name, str(run_dir), threads, None if parser is None else str(parser), pipeline)
+        self.start_timeout, self.max_restarts, self.restarts = start_timeout, max_restarts, 0
+        self._lock = threading.Lock()
+        self.meta: dict[str, Any] = self._start()
+
+    def _start(self) -> dict[str, Any]:
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or event-loop state
         self._conn, child = ctx.Pipe()
-        parser_dir = None if parser is None else str(parser)
-        self._proc = ctx.Process(target=_serve, args=(child, name, str(run_dir), threads, parser_dir, pipeline),
-                                 daemon=True, name=f"nlpseq-{name}")
+        self._proc = ctx.Process(target=_serve, args=(child, *self._args), daemon=True, name=f"nlpseq-{self._args[0]}")
         self._proc.start()
         child.close()
-        self._lock = threading.Lock()
-        if not self._conn.poll(start_timeout):
+        run_dir = self._args[1]
+        if not self._conn.poll(self.start_timeout):
             self.close()
-            raise ModelProcessError(f"{run_dir}: the model process did not start within {start_timeout:g} s")
+            raise ModelProcessError(f"{run_dir}: the model process did not start within {self.start_timeout:g} s")
         try:
             status, payload = self._conn.recv()
         except EOFError:
@@ -69,15 +81,28 @@ class ModelProcess:
         if status == "error":
             self.close()
             raise NlpseqError(payload)
-        self.meta: dict[str, Any] = payload
+        return payload
+
+    def _revive(self) -> None:
+        if self.restarts >= self.max_restarts:
+            raise ModelProcessError(f"the model process has exited {self.restarts + 1} times; it is not started "
+                                    f"again (max_restarts {self.max_restarts})")
+        self.restarts += 1
+        log.warning("model process %s exited; starting it again (restart %d of %d)", self._args[0], self.restarts,
+                    self.max_restarts)
+        self._start()
 
     def __call__(self, items: list[Any], **options: Any) -> list[Any]:
         with self._lock:
+            if not self._proc.is_alive():
+                self._revive()
             try:
                 self._conn.send((items, options))
                 status, payload = self._conn.recv()
             except (EOFError, OSError, BrokenPipeError):
-                raise ModelProcessError("the model process has exited") from None
+                more = "it is started again for the next request" if self.restarts < self.max_restarts else \
+                    f"it is not started again (max_restarts {self.max_restarts})"
+                raise ModelProcessError(f"the model process has exited; {more}") from None
         if status == "ok":
             return payload
         if status == "input":

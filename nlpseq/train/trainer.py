@@ -74,6 +74,8 @@ class Progress:
     best_step: int | None = None  # the step of the best dev metric
     best_loss_step: int | None = None  # the step of the lowest dev loss
     train_seconds: float = 0.0  # training time spent before the last checkpoint, across resumes
+    evaluated_step: int = -1  # the step of the last dev evaluation
+    limit_hit: bool = False  # stopped by max_steps or max_minutes, maybe between evaluations
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -135,7 +137,6 @@ class Trainer:
         self.amp = cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._tb = None
-        self._evaluated_at = -1  # the step of the last dev evaluation
         self._evaluated_clock = 0.0  # training seconds at the last dev evaluation
         self._flop_per_unit: float | None = None
 
@@ -247,7 +248,7 @@ class Trainer:
     def _evaluate(self) -> bool:
         """Evaluate on dev, keep the selected weights; returns True when training should stop."""
         p, main, select = self.progress, self.dist.is_main, self.cfg.select
-        self._evaluated_at, self._evaluated_clock = p.step, self.elapsed()
+        p.evaluated_step, self._evaluated_clock = p.step, self.elapsed()
         if self.evaluate_fn is None:
             if main:
                 self.run.save_weights(self.eval_model.state_dict())
@@ -299,7 +300,13 @@ class Trainer:
         """Train until ``epochs``, ``max_steps`` or early stopping; returns the final progress."""
         p = self.progress
         if p.stopped or p.epoch >= self.cfg.epochs:
-            return p.as_dict()  # a finished run, resumed: its weights were selected and saved when it ended
+            # A finished run, resumed. If the kill came after its last checkpoint but before the end of
+            # _finish (its last evaluation, the selected weights), that end is done now.
+            info = self.run.info() if (self.run / INFO).exists() else {}
+            if info.get("finished_step") != p.step:
+                self._set_up_process()
+                self._finish()
+            return p.as_dict()
         self._set_up_process()
         while not p.stopped and p.epoch < self.cfg.epochs:
             todo = self._epoch_batches_left(data)
@@ -317,7 +324,6 @@ class Trainer:
         if self.cfg.keep_freed_memory:
             keep_freed_memory()
         self.model.train()
-        self._limit_hit = False  # stopped by max_steps or max_minutes, maybe between evaluations
 
     def _epoch_batches_left(self, data: TrainData) -> list[list[int]]:
         """This rank's micro-batches of the current epoch not yet consumed (all of them at its start)."""
@@ -380,7 +386,7 @@ class Trainer:
         """Limits, a dev evaluation when due, a checkpoint when due; returns True when training stops."""
         cfg, p = self.cfg, self.progress
         stop = (cfg.max_steps is not None and p.step >= cfg.max_steps) or self._out_of_time()
-        self._limit_hit = self._limit_hit or stop
+        p.limit_hit = p.limit_hit or stop
         if self._evaluation_due():
             stop = self._evaluate() or stop
         if stop:
@@ -402,13 +408,15 @@ class Trainer:
     def _finish(self) -> None:
         """A last evaluation if steps went unevaluated, then the run's facts and the selected weights."""
         p = self.progress
-        if self._evaluated_at != p.step and (self._limit_hit or not p.stopped):
+        if p.evaluated_step != p.step and (p.limit_hit or not p.stopped):
             self._evaluate()  # the steps since the last evaluation may hold the best weights
         if self.dist.is_main:
             self._record_run_facts()
             self._save_selected()
             if self.evaluate_fn is None or not (self.run.path / WEIGHTS).exists():
                 self.run.save_weights(self.eval_model.state_dict())
+            # Written last: a run resumed after this point has nothing left to do.
+            self.run.write_info({**self.run.info(), "finished_step": self.progress.step})
         if self._tb is not None:
             self._tb.close()
 
@@ -446,7 +454,7 @@ class Trainer:
             median = sorted(rates)[len(rates) // 2]
             facts["throughput"] = share_of_machine(self._flop_per_unit, median, facts["machine"]["sgemm_gflops"])
         info = self.run.info() if (self.run / INFO).exists() else {}
-        self.run.write_info({**info, **facts})
+        self.run.write_info({**info, **facts, "finished_step": None})
 
     def _out_of_time(self) -> bool:
         if self.cfg.max_minutes is None:

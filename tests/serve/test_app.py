@@ -163,12 +163,44 @@ def test_a_slow_model_gives_503_and_the_service_keeps_serving(served):
         assert c.post("/v1/sentiment", json={"text": "quick"}).status_code == 200
 
 
-def test_a_dead_model_process_gives_503(tiny_run):
-    served = load_served("sentiment", tiny_run)
+def test_a_dead_model_process_is_restarted_a_bounded_number_of_times(tiny_run):
+    served = load_served("sentiment", tiny_run, max_restarts=1)
     with TestClient(create_app({"sentiment": served})) as c:
         assert c.post("/v1/sentiment", json={"text": "fine"}).status_code == 200
         served.answer._proc.kill()
         served.answer._proc.join(5)
+        res = c.post("/v1/sentiment", json={"text": "fine"})  # the next request starts it again
+        assert res.status_code == 200 and c.get("/healthz").json()["models"]["sentiment"]["restarts"] == 1
+        served.answer._proc.kill()
+        served.answer._proc.join(5)
         res = c.post("/v1/sentiment", json={"text": "fine"})
-        assert res.status_code == 503 and "exited" in res.json()["error"]
+        assert res.status_code == 503 and "max_restarts 1" in res.json()["error"] and res.headers["retry-after"]
         assert c.get("/healthz").status_code == 200
+
+
+def test_past_max_queue_a_request_gets_429_at_once(served):
+    release = threading.Event()
+    fast = served["sentiment"]
+
+    def slow(texts, **options):
+        release.wait(10)
+        return fast.answer(texts, **options)
+
+    model = ServedModel("slow", "sentiment", "rnn_classifier", fast.labels, slow)
+    with TestClient(create_app({"sentiment": model}, Limits(max_queue=2, max_batch=1))) as c:
+        waiting = [threading.Thread(target=c.post, args=("/v1/sentiment",), kwargs={"json": {"text": "a"}})
+                   for _ in range(2)]
+        for t in waiting:
+            t.start()
+        deadline = time.time() + 5
+        while c.get("/healthz").json()["models"]["sentiment"]["waiting"] < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        t0 = time.perf_counter()
+        res = c.post("/v1/sentiment", json={"text": "b"})
+        assert res.status_code == 429 and res.json()["limit"] == "max_queue" and res.headers["retry-after"] == "1"
+        assert time.perf_counter() - t0 < 1.0  # refused at once, not at the timeout
+        release.set()
+        for t in waiting:
+            t.join(10)
+        assert c.post("/v1/sentiment", json={"text": "c"}).status_code == 200  # the queue drained
+        assert c.get("/healthz").json()["models"]["sentiment"]["refused"] == 1
