@@ -206,9 +206,9 @@ def overload(args: argparse.Namespace, texts: list[str]) -> None:
     print(f"capacity at {args.clients} clients: {capacity:.0f} requests/s (p99 "
           f"{percentile(base['latencies'], 99) * 1000:.0f} ms); storm: {args.factor:g}x = {rate:.0f}/s offered for "
           f"{args.storm_seconds:g} s, open loop; cpus={os.cpu_count()} (client and service share them)")
-    print(f"{'launched':>9} {'sent/s':>7} {'answered/s':>10} {'refused':>8} {'fast(<100ms)':>12} {'p50 ms':>7} "
+    print(f"{'launched':>9} {'unsent':>7} {'sent/s':>7} {'answered/s':>10} {'refused':>8} {'fast(<100ms)':>12} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'healthz p99':>11} {'healthz max':>11} {'5xx other':>9} {'conn err':>8}")
-    print(f"{hit['launched']:9d} {hit['offered_per_s']:7.0f} {hit['answered_per_s']:10.0f} "
+    print(f"{hit['launched']:9d} {hit['unsent']:7d} {hit['offered_per_s']:7.0f} {hit['answered_per_s']:10.0f} "
           f"{100 * hit['refused_share']:7.1f}% {100 * hit['refused_fast_share']:11.1f}% {hit['p50_answered_ms']:7.0f} "
           f"{hit['p99_answered_ms']:7.0f} {hit['healthz_p99_ms']:9.0f}ms {hit['healthz_max_ms']:9.0f}ms "
           f"{hit['status_5xx_other']:9d} {hit['connection_errors']:8d}")

@@ -22,7 +22,7 @@ from ..registry import TASKS
 from ..tasks.base import Task
 from ..version import __version__
 from .batcher import MicroBatcher, QueueFull
-from .limits import BodySizeLimit, Limits
+from .limits import BodySizeLimit, Limits, QueueGate
 from .loading import ServedModel, load_in_process
 from .worker import ModelProcess, ModelProcessError
 
@@ -130,6 +130,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
                   description="Sentiment analysis, translation, parsing and more with recurrent and recursive networks.",
                   **extra)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(QueueGate, queues=batchers)  # the outermost: a full queue refuses before anything else
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

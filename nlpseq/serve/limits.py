@@ -73,8 +73,34 @@ class BodySizeLimit:
         await self.app(scope, receive, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": f"request body over the limit of {self.max_bytes} bytes (max_body_bytes)",
-                           "limit": "max_body_bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, f"request body over the limit of {self.max_bytes} bytes (max_body_bytes)",
+                         "max_body_bytes")
+
+
+async def send_error(send: Send, status: int, message: str, limit: str, headers: list | None = None) -> None:
+    """Answer ``{"error": message, "limit": limit}`` with ``status`` straight from ASGI, before any routing."""
+    body = json.dumps({"error": message, "limit": limit}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class QueueGate:
+    """ASGI middleware: 429 for ``POST /v1/<name>`` while that model's queue is full, before the body is
+    read, routed or validated. Under overload refusals must cost next to nothing, or answering them
+    takes the CPU the model needs and goodput collapses."""
+
+    def __init__(self, app: Callable, queues: dict[str, Any]) -> None:
+        self.app, self.queues = app, queues
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith("/v1/"):
+            queue = self.queues.get(scope["path"][4:])
+            if queue is not None and queue.max_queue is not None and queue.pending >= queue.max_queue:
+                queue.refused += 1
+                await send_error(send, 429, f"the {scope['path'][4:]} model is busy: {queue.pending} requests are "
+                                 "waiting for it (max_queue); retry after a second", "max_queue",
+                                 [(b"retry-after", b"1")])
+                return
+        await self.app(scope, receive, send)
