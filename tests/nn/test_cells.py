@@ -64,11 +64,14 @@ def test_padding_never_changes_states(name):
     rnn = CellRNN(name, 3, 4, num_layers=2, bidirectional=True).eval()
     lengths = torch.tensor([5, 2, 4])
     x = torch.randn(3, 5, 3)
-    out, h, _ = rnn(x, lengths)
+    out, h, c = rnn(x, lengths)
+    assert (c is not None) == (CELLS.get(name).state_count == 2)
     for i, n in enumerate(lengths.tolist()):
-        alone, h_alone, _ = rnn(x[i : i + 1, :n], lengths[i : i + 1])
-        assert torch.allclose(out[i, :n], alone[0], atol=1e-10)
-        assert torch.allclose(h[:, i], h_alone[:, 0], atol=1e-10)
+        alone, h_alone, c_alone = rnn(x[i : i + 1, :n], lengths[i : i + 1])
+        assert torch.allclose(out[i, :n], alone[0], atol=1e-6, rtol=0)
+        assert torch.allclose(h[:, i], h_alone[:, 0], atol=1e-6, rtol=0)
+        if c is not None:  # the memory cell too: padded steps must not run it on
+            assert torch.allclose(c[:, i], c_alone[:, 0], atol=1e-6, rtol=0)
         assert out[i, n:].abs().sum() == 0
 
 
