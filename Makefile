@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup browser demo test test-all clean
+.PHONY: setup browser demo test test-all gpu-check clean
 
 $(BIN)/nlpseq: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: setup
 
 test-all: setup
 	$(BIN)/python -m pytest -q
+
+# On a machine with a CUDA GPU and the Multi30k corpus (NLPSEQ_DATA): fp32 against AMP on the main recipe.
+gpu-check: setup
+	$(BIN)/python benchmarks/gpu_check.py
 
 clean:
 	rm -rf runs/demo

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
+from .errors import NlpseqError
 from .recipe import Recipe
 from .registry import MODELS, TASKS
 from .run import RECIPE, RunDir
 from .tasks.base import Task, load_run
 from .train.trainer import TrainData, Trainer, seed_everything
 from .version import __version__
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .train.distributed import Distributed
@@ -28,9 +33,14 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
     Raises:
         RunDirError: ``out`` holds another run and ``resume`` is false.
     """
-    from .train.distributed import from_environment
+    from .train.distributed import from_environment, is_collective_timeout
 
-    dist = from_environment(recipe.train.device)
+    dist = from_environment(recipe.train.device, recipe.train.dist_timeout_s)
+    if not resume and same_run_with_checkpoint(out, recipe):
+        # The same recipe with a checkpoint in its folder: a restarted job (torchrun --max-restarts, a
+        # scheduler's retry, the same command typed again) continues it rather than being refused.
+        log.warning("%s holds a checkpoint of this recipe: resuming it", out)
+        resume = True
     run = RunDir(out)
     found = set(os.listdir(out)) if os.path.isdir(out) else None
     if dist.is_main:  # refusing another run's folder happens here, outside the clean-up below
@@ -43,9 +53,29 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
         if dist.is_main:
             run.discard_new_entries(found)
         raise
-    trainer.fit(train_data)
-    dist.barrier()
+    try:
+        trainer.fit(train_data)
+        dist.barrier()
+    except RuntimeError as exc:
+        if dist.enabled and is_collective_timeout(exc):
+            lost = "timed out" not in str(exc).lower() and "timeout" not in str(exc).lower()
+            why = ("another process went away (connection lost)" if lost else
+                   f"a collective waited for the other processes past train.dist_timeout_s="
+                   f"{recipe.train.dist_timeout_s:g} s (one stopped or hung)")
+            raise NlpseqError(f"rank {dist.rank}: {why}: {str(exc).splitlines()[0][:160]}") from None
+        raise
     return run
+
+
+def same_run_with_checkpoint(out: str | os.PathLike, recipe: Recipe) -> bool:
+    """Whether ``out`` holds a run of exactly ``recipe`` with at least one complete checkpoint."""
+    from .train.checkpoint import list_checkpoints
+
+    path = Path(out) / RECIPE
+    try:
+        return path.read_text(encoding="utf-8") == recipe.dump() and bool(list_checkpoints(RunDir(out)))
+    except OSError:
+        return False
 
 
 def _start(recipe: Recipe, run: RunDir, resume: bool, dist: Distributed) -> tuple[Trainer, TrainData]:

@@ -29,3 +29,10 @@ def did_you_mean(name: str, choices) -> str:
 
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters escaped (``\\n`` as two characters): a key or value a user
+    sent, quoted in a message, must not break it over lines."""
+    text = str(text)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

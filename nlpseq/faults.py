@@ -1,22 +1,38 @@
-"""Kill points for fault tests: with ``NLPSEQ_KILL_AT=NAME:STEP`` in the environment, the process
-SIGKILLs itself the first time it reaches point NAME at optimizer step STEP.
+"""Kill and hang points for fault tests.
+
+``NLPSEQ_KILL_AT=NAME:STEP[:RANK]`` makes the process SIGKILL itself the first time it reaches point
+NAME at optimizer step STEP (on distributed rank RANK only, when given); ``NLPSEQ_HANG_AT`` in the
+same form makes it sleep there instead, as a stuck process would. Both act on a job's first attempt
+only: workers that ``torchrun --max-restarts`` starts again (``TORCHELASTIC_RESTART_COUNT`` > 0) run
+through, as a real fault does not repeat on cue.
 
 The points sit where a real kill does the most harm: between a forward and its optimizer step, and
-at each stage of a checkpoint write. Without the variable a point costs one dictionary lookup.
+at each stage of a checkpoint write. Without the variables a point costs two dictionary lookups.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
-ENV = "NLPSEQ_KILL_AT"
+ENV, HANG_ENV = "NLPSEQ_KILL_AT", "NLPSEQ_HANG_AT"
 POINTS = ("step.backward", "step.optimizer", "checkpoint.weights", "checkpoint.state", "checkpoint.renamed")
 
 
+def _matches(target: str | None, name: str, step: int) -> bool:
+    if target is None or os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") != "0":
+        return False
+    parts = target.split(":")
+    return (len(parts) in (2, 3) and parts[0] == name and parts[1] == str(step)
+            and (len(parts) == 2 or parts[2] == os.environ.get("RANK", "0")))
+
+
 def kill_point(name: str, step: int) -> None:
-    """SIGKILL this process if ``NLPSEQ_KILL_AT`` names this point and step (read at every call, so a
-    forked process can set it after import)."""
-    target = os.environ.get(ENV)
-    if target is not None and target == f"{name}:{step}":
+    """SIGKILL (or hang) this process if ``NLPSEQ_KILL_AT`` (``NLPSEQ_HANG_AT``) names this point and
+    step; read at every call, so a forked process can set it after import."""
+    if _matches(os.environ.get(ENV), name, step):
         os.kill(os.getpid(), signal.SIGKILL)
+    if _matches(os.environ.get(HANG_ENV), name, step):
+        while True:
+            time.sleep(60)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from .config import Section
-from .errors import RecipeError, did_you_mean
+from .errors import RecipeError, did_you_mean, printable
 from .registry import MODELS, TASKS
 from .train.config import TrainConfig
 
@@ -173,7 +173,7 @@ def _validate(cls: type[Section], raw: Any, prefix: str, source: str) -> Section
         return cls.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
+        loc = ".".join(printable(p) for p in err["loc"])
         key = f"{prefix}.{loc}" if loc else prefix
         if err["type"] == "extra_forbidden":
             hint = did_you_mean(str(err["loc"][-1]), cls.model_fields) if len(err["loc"]) == 1 else ""
@@ -202,7 +202,7 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
         raise RecipeError(f"{source}: a recipe is a mapping with keys {sorted(_TOP_KEYS)}")
     for k in tree:
         if k not in _TOP_KEYS:
-            raise RecipeError(f"{source}: unknown key '{k}'{did_you_mean(k, _TOP_KEYS)}")
+            raise RecipeError(f"{source}: unknown key '{printable(k)[:80]}'{did_you_mean(k, _TOP_KEYS)}")
     if "task" not in tree:
         raise RecipeError(f"{source}: missing key 'task' (one of {', '.join(TASKS.names())})")
     task_cls = TASKS.get(str(tree["task"])[:100])

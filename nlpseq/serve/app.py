@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import NlpseqError
+from ..errors import NlpseqError, printable
 from ..registry import TASKS
 from ..tasks.base import Task
 from ..version import __version__
@@ -135,7 +135,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         err = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": (), "type": ""}
-        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        loc = [printable(p) for p in err.get("loc", ()) if p != "body"]
         if err.get("type") == "json_invalid":
             message = f"malformed JSON at character {loc[0]}" if loc else "malformed JSON"
         elif err.get("type") == "model_attributes_type" and not loc:

@@ -14,6 +14,21 @@ from ..fileio import atomic_path
 from .vocab import BOS, EOS, PAD, UNK, Vocab
 
 
+def reservoir_sample(items: Iterable[str], k: int, seed: int) -> list[str]:
+    """``k`` items drawn uniformly from a stream of any length in one pass (Algorithm R), in memory
+    for ``k`` only; a stream of at most ``k`` items comes back whole and in order."""
+    rng = random.Random(seed)
+    sample: list[str] = []
+    for i, item in enumerate(items):
+        if i < k:
+            sample.append(item)
+        else:
+            j = rng.randrange(i + 1)
+            if j < k:
+                sample[j] = item
+    return sample
+
+
 class SentencePieceTokenizer:
     """A trained SentencePiece model behind the :class:`~nlpseq.text.Tokenizer` protocol.
 
@@ -54,8 +69,11 @@ class SentencePieceTokenizer:
             raise RecipeError(f"text.model_type: '{model_type}' is not one of 'unigram', 'bpe'")
         buf = io.BytesIO()
         spm.set_random_generator_seed(seed)  # sampling and shuffling repeat for the same seed
+        # Sampled here: given an iterator, SentencePiece keeps every sentence in memory (about 1.5 KB
+        # each) before it samples, so a corpus larger than memory could not train its tokenizer.
+        sample = reservoir_sample((s for s in sentences if s.strip()), input_sentence_size, seed)
         spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(s for s in sentences if s.strip()),
+            sentence_iterator=iter(sample),
             model_writer=buf,
             vocab_size=vocab_size,
             model_type=model_type,

@@ -51,6 +51,9 @@ class TrainConfig(Section):
     checkpoint_every: int | None = None  # steps between resumable checkpoints; null: at each evaluation
     keep_checkpoints: int = 2
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Under torchrun: seconds a collective (a gradient all-reduce, a barrier) waits for the other
+    # processes before the run ends with an error naming this key, instead of hanging on a lost peer.
+    dist_timeout_s: float = Field(1800.0, gt=0)
     amp: bool = False  # float16 autocast with loss scaling, on CUDA only
     find_unused_parameters: bool = False  # distributed runs: a model with parameters some batches skip
     threads: int | None = None  # torch intra-op threads; null: torch's default

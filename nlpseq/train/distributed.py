@@ -86,7 +86,7 @@ class Distributed:
 SINGLE = Distributed()
 
 
-def from_environment(device: str = "auto") -> Distributed:
+def from_environment(device: str = "auto", timeout_s: float = 1800.0) -> Distributed:
     """Join the process group that ``torchrun`` describes in the environment; :data:`SINGLE` without one.
 
     The backend is NCCL when every rank has a GPU, else gloo. Raises:
@@ -104,8 +104,15 @@ def from_environment(device: str = "auto") -> Distributed:
         use_cuda = device != "cpu" and torch.cuda.is_available()
         if use_cuda:
             torch.cuda.set_device(local_rank)
-        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(minutes=30))
+        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(seconds=timeout_s))
     return ctx
+
+
+def is_collective_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is a collective giving up on its peers (gloo and NCCL word it differently)."""
+    text = str(exc).lower()
+    return dist.is_initialized() and any(w in text for w in ("timed out", "timeout", "connection closed by peer",
+                                                               "connection reset by peer"))
 
 
 def shutdown() -> None:

@@ -95,3 +95,51 @@ def test_shards_are_disjoint_equal_and_cover_the_usable_batches():
     seen = sorted(i for s in shards for b in s for i in b)
     assert seen == list(range(9))
     assert Distributed(0, 1).shard(batches) == batches
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_on_loopback_reach_the_weights_of_one_process(runs, tmp_path):
+    # The README's multi-node lines, one process per "node", rendezvous over c10d on 127.0.0.1.
+    port, out = _free_port(), tmp_path / "nodes"
+    cli = ["-m", "nlpseq.cli", "train", str(RECIPE), "--out", str(out), *COMMON, "--set", "train.max_steps=6"]
+    nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node-rank", str(r),
+                               "--nproc-per-node", "1", "--rdzv-backend", "c10d", "--rdzv-endpoint",
+                               f"127.0.0.1:{port}", "--rdzv-id", "nlpseq-test", *cli],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    for node in nodes:
+        _, err = node.communicate(timeout=600)
+        assert node.returncode == 0, err[-3000:]
+    assert _max_diff(_weights(out, 6), _weights(runs / "one_acc2", 6)) < 1e-5
+
+
+def test_a_killed_worker_is_restarted_and_resumes_by_itself(runs, tmp_path):
+    # Rank 1 dies by SIGKILL at step 5, after the checkpoint of step 4; torchrun starts both workers
+    # again, and they find the checkpoint of the same recipe and go on from it, with no --resume.
+    out = tmp_path / "elastic"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "--max-restarts", "1", "-m", "nlpseq.cli", "train", str(RECIPE), "--out", str(out), *COMMON,
+           "--set", "train.max_steps=6", "--set", "train.checkpoint_every=2"]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={**__import__("os").environ, "NLPSEQ_KILL_AT": "step.backward:5:1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "resuming it" in res.stderr and "exitcode: -9" in res.stderr  # rank 1 did die by SIGKILL
+    assert _max_diff(_weights(out, 6), _weights(runs / "two", 6)) < 1e-6
+
+
+def test_a_hung_peer_ends_the_run_with_an_error_after_dist_timeout_s(tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "nlpseq.cli", "train", str(RECIPE), "--out", str(tmp_path / "hung"), *COMMON,
+           "--set", "train.max_steps=6", "--set", "train.dist_timeout_s=5"]
+    t0 = __import__("time").time()
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "NLPSEQ_HANG_AT": "step.backward:2:1"})
+    assert res.returncode != 0
+    assert "train.dist_timeout_s=5" in res.stderr, res.stderr[-3000:]
+    assert __import__("time").time() - t0 < 120
