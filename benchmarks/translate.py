@@ -1,6 +1,8 @@
-"""Translator speed: training target tokens/s, and decoding sentences/s (greedy vs beam 5, batch 1 vs batched).
+"""Translator speed: decoding sentences/s (greedy vs beam 5, batch 1 vs batched) at each precision side by
+side, with the BLEU/chrF of each; and training target tokens/s.
 
-Usage: python benchmarks/translate.py RUN_DIR [--sentences 1014] [--train-steps 30] [--json OUT.json]
+Usage: python benchmarks/translate.py RUN_DIR [--sentences 1014] [--precisions fp32,int8] [--train-steps 30]
+       [--json OUT.json]
 The run's own recipe names the data (Multi30k through NLPSEQ_DATA, or the bundled sample).
 """
 
@@ -18,6 +20,7 @@ from nlpseq.data.batching import bucket_by_length
 from nlpseq.train.memory import keep_freed_memory
 from nlpseq.train.optim import build_optimizer, clip_gradients
 from nlpseq.machine import describe, machine_facts
+from nlpseq.metrics.bleu import bleu_chrf
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,35 +51,57 @@ def training_tokens_per_s(task, model, steps: int) -> float:
     return tokens / (time.perf_counter() - t0)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("run")
-    ap.add_argument("--sentences", type=int, default=1014)
-    ap.add_argument("--train-steps", type=int, default=30)
-    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "translate.json"))
-    args = ap.parse_args()
-    task, model = load_run(args.run, "translation")
-    dev = task.read_pairs(task.recipe.data.dev)
-    sents = dev.sources[: args.sentences]
+def decoding_rows(task, model, sents: list[str], refs: list[str], label: str) -> list[dict]:
+    """sentences/s of greedy and beam 5, batched and one at a time; BLEU/chrF of the batched outputs."""
     rows = []
     for name, beam, batched in (("greedy, batched", 1, True), ("beam 5, batched", 5, True),
                                 ("greedy, batch 1", 1, False), ("beam 5, batch 1", 5, False)):
         subset = sents if batched else sents[:100]  # one at a time is slow: time 100 and scale
         t0 = time.perf_counter()
         if batched:
-            task.translate(model, subset, beam=beam)
+            out = [r[0]["translation"] for r in task.translate(model, subset, beam=beam)]
         else:
-            for s in subset:
-                task.translate(model, [s], beam=beam)
+            out = [task.translate(model, [s], beam=beam)[0][0]["translation"] for s in subset]
         sec = time.perf_counter() - t0
-        rows.append({"mode": name, "sentences_per_s": len(subset) / sec,
-                     "seconds_for_all": sec * len(sents) / len(subset)})
-    train_tps = training_tokens_per_s(task, model, args.train_steps)
+        row = {"precision": label, "mode": name, "sentences_per_s": len(subset) / sec,
+               "seconds_for_all": sec * len(sents) / len(subset), "ms_per_sentence": 1000 * sec / len(subset)}
+        if batched:
+            scores = bleu_chrf(out, refs[: len(out)])
+            row.update(bleu=scores["bleu"], chrf=scores["chrf"])
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("run")
+    ap.add_argument("--sentences", type=int, default=1014)
+    ap.add_argument("--train-steps", type=int, default=30, help="0 skips the training measurement")
+    ap.add_argument("--precisions", default="fp32,int8", help="decoding precisions to compare, side by side")
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "translate.json"))
+    args = ap.parse_args()
+    rows = []
+    for precision in args.precisions.split(","):
+        task, model = load_run(args.run, "translation", precision=precision)
+        dev = task.read_pairs(task.recipe.data.dev)
+        sents, refs = dev.sources[: args.sentences], dev.references[: args.sentences]
+        rows += decoding_rows(task, model, sents, refs, precision)
     print(f"{len(sents)} sentences, threads={torch.get_num_threads()}")
-    print(f"{'decoding':18} {'sentences/s':>12} {'s for all':>10}")
+    print(f"{'precision':9} {'decoding':18} {'sentences/s':>12} {'ms/sentence':>12} {'s for all':>10} {'BLEU':>6} {'chrF':>6}")
     for r in rows:
-        print(f"{r['mode']:18} {r['sentences_per_s']:12.1f} {r['seconds_for_all']:10.2f}")
-    print(f"training: {train_tps:.0f} target tokens/s")
+        scores = f"{r['bleu']:6.2f} {r['chrf']:6.2f}" if "bleu" in r else f"{'':6} {'':6}"
+        print(f"{r['precision']:9} {r['mode']:18} {r['sentences_per_s']:12.1f} {r['ms_per_sentence']:12.1f} "
+              f"{r['seconds_for_all']:10.2f} {scores}")
+    base = {r["mode"]: r for r in rows if r["precision"] == rows[0]["precision"]}
+    for r in rows[len(base):]:
+        print(f"{r['precision']} {r['mode']}: {r['sentences_per_s'] / base[r['mode']]['sentences_per_s']:.2f}x "
+              f"{rows[0]['precision']}" + (f", BLEU {r['bleu'] - base[r['mode']]['bleu']:+.2f}, chrF "
+                                            f"{r['chrf'] - base[r['mode']]['chrf']:+.2f}" if "bleu" in r else ""))
+    train_tps = None
+    if args.train_steps:
+        task, model = load_run(args.run, "translation")
+        train_tps = training_tokens_per_s(task, model, args.train_steps)
+        print(f"training: {train_tps:.0f} target tokens/s")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     machine = machine_facts()
     print(describe(machine))

@@ -10,11 +10,11 @@ def pipeline(task, model, **kwargs):
     return _pipeline(task, model, **kwargs)
 
 
-def load_run(path, task=None, device="cpu"):
+def load_run(path, task=None, device="cpu", precision=None):
     """Open a run directory; see :func:`nlpseq.api.load_run`."""
     from .api import load_run as _load_run
 
-    return _load_run(path, task, device)
+    return _load_run(path, task, device, precision)
 
 
 __all__ = ["__version__", "pipeline", "load_run"]

@@ -142,11 +142,12 @@ def pipeline_tasks() -> dict[str, tuple[str, ...]]:
 
 
 def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", parser: str | os.PathLike | None = None,
-             **options: Any) -> Callable[..., list[dict]]:
+             precision: str | None = None, **options: Any) -> Callable[..., list[dict]]:
     """``pipeline("sentiment", model=RUN_DIR)`` returns a callable over a string or a list of strings.
 
     ``parser=PARSER_RUN`` lets a tree sentiment model take raw text: each sentence is tokenized and
-    parsed, and every phrase of the parse is labelled.
+    parsed, and every phrase of the parse is labelled. ``precision="int8"`` runs the model's matrix
+    products in int8 (default: the recipe's ``decode.precision`` where it has one, else fp32).
 
     Raises:
         RecipeError: unknown pipeline task, or a parser given to a model that reads no trees.
@@ -157,7 +158,7 @@ def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", parser: s
     table = pipeline_tasks()
     if task not in table:
         raise RecipeError(f"unknown pipeline task '{task}'{did_you_mean(task, table)}; choose from {', '.join(table)}")
-    task_obj, net = load_run(model, table[task], device)
+    task_obj, net = load_run(model, table[task], device, precision)
     resources = {}
     if parser is not None:
         if task_obj.name != "tree_sentiment":

@@ -106,7 +106,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_run
     from .registry import TASKS
 
-    task, model = load_run(args.run)
+    task, model = load_run(args.run, precision=args.precision)
     _apply_decode_options(task, args)
     # What this task's evaluation takes is what it declares (Task.EvaluateOptions): an option it does
     # not declare is refused by name, a declared one is type-checked before any data is read.
@@ -174,6 +174,12 @@ def _number_at_least(low: float):
     return parse
 
 
+def _precision_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--precision", choices=["fp32", "int8"],
+                        help="matrix products in fp32, or int8 with per-channel weight scales (CPU); "
+                             "default: the recipe's decode.precision where it has one, else fp32")
+
+
 def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     parser.add_argument("--alpha", type=_number_at_least(0),
                         help=f"{prefix}beam length penalty (default: the recipe's decode.alpha)")
@@ -191,7 +197,7 @@ def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None
 def _cmd_translate(args: argparse.Namespace) -> int:
     from .api import Pipeline, load_run
 
-    task, model = load_run(args.run, "translation")
+    task, model = load_run(args.run, "translation", precision=args.precision)
     _apply_decode_options(task, args)
     pipe = Pipeline(task, model, beam=args.beam, n_best=args.n_best)
 
@@ -234,7 +240,7 @@ def _input_blocks(args: argparse.Namespace, size: int = 256):
 def _cmd_sentiment(args: argparse.Namespace) -> int:
     from .api import pipeline
 
-    pipe = pipeline("sentiment", model=args.run, parser=args.parser)
+    pipe = pipeline("sentiment", model=args.run, parser=args.parser, precision=args.precision)
     # An empty --tree is an input (and an error), not a request to read standard input.
     inputs = ([args.tree] if args.tree is not None else []) + args.texts
     if inputs:
@@ -400,7 +406,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         for name, path, pipeline in wanted:
             served = load_served(name or Path(path).name, path, threads, in_process=args.in_process, pipeline=pipeline,
                                  parser=args.parser if name == "sentiment" and pipeline else None,
-                                 max_restarts=limits.max_restarts)
+                                 max_restarts=limits.max_restarts, precision=args.precision)
             name = name or _served_name(served.task)  # --model RUN: the task's own pipeline name
             if name in models:
                 if served.close is not None:
@@ -520,6 +526,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
                    help="write per-item metric statistics (nlpseq compare reads them)")
     e.add_argument("--parser", metavar="PARSER_RUN", help="tree sentiment: score on trees this parser builds")
     e.add_argument("--decode", choices=["cky", "greedy"], help="parser: tree search (default: the recipe's)")
+    _precision_argument(e)
     e.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("sentiment", help="label texts (arguments, or one per line on stdin) as JSON lines")
@@ -528,6 +535,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     s.add_argument("--tree", help="a PTB-bracket tree to label phrase by phrase (tree model runs)")
     s.add_argument("--render", metavar="OUT.svg|OUT.png", help="draw the first labelled tree")
     s.add_argument("--parser", metavar="PARSER_RUN", help="parse raw text into trees first (tree model runs)")
+    _precision_argument(s)
     s.set_defaults(func=_cmd_sentiment)
 
     pa = sub.add_parser("parse", help="parse sentences (arguments, or one per line on stdin) into bracketed trees")
@@ -546,6 +554,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     _decode_arguments(tr)
     tr.add_argument("--n-best", type=int, default=1, help="print the K best translations as JSON lines")
     tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
+    _precision_argument(tr)
     tr.set_defaults(func=_cmd_translate)
 
     g = sub.add_parser("generate", help="sample text from a language model, or list its likeliest next words")
@@ -585,6 +594,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
         default = getattr(limits, name)
         sv.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
     sv.add_argument("--no-batching", action="store_true", help="one model call per request")
+    _precision_argument(sv)
     sv.add_argument("--in-process", action="store_true",
                     help="run the models in the service's process (default: one child process per model)")
     sv.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ..config import Section
@@ -20,3 +22,6 @@ class DecodeConfig(Section):
     max_len_a: float = 1.5  # output at most a * source length + b pieces
     max_len_b: int = 10
     dev_beam: int = 1  # beam used for dev BLEU during training (greedy is fast)
+    # Matrix products at inference (translate, evaluate, serve): fp32, or int8 with per-channel weight
+    # scales (torch's dynamic quantization); training and dev evaluation stay fp32.
+    precision: Literal["fp32", "int8"] = "fp32"

@@ -130,8 +130,22 @@ class Seq2Seq(nn.Module):
         """Vocabulary scores for attentional states (any leading shape)."""
         x = self.dropout(attentional)
         if self.pre_output is not None:
-            return F.linear(self.pre_output(x), self.tgt_embed.weight, self.out_bias)
+            x = self.pre_output(x)
+            if self.output is None:  # tied: the target embedding is the output matrix
+                return F.linear(x, self.tgt_embed.weight, self.out_bias)
         return self.output(x)
+
+    def untie_for_inference(self) -> None:
+        """Give the tied output its own linear layer (a copy of the target embedding), so that a
+        quantized model quantizes the step's largest product too. Inference only: training would
+        then update the two copies apart."""
+        if self.pre_output is None or self.output is not None:
+            return
+        vocab, dim = self.tgt_embed.weight.shape
+        self.output = nn.Linear(dim, vocab)
+        with torch.no_grad():
+            self.output.weight.copy_(self.tgt_embed.weight)
+            self.output.bias.copy_(self.out_bias)
 
     def _attend(self, h: torch.Tensor, memory: Memory) -> tuple[torch.Tensor, torch.Tensor]:
         context, weights = self.attention(h, memory.keys, memory.states, memory.mask)

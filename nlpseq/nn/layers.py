@@ -144,7 +144,7 @@ class CellLayer(nn.Module):
         return out, (h, c_all[:, -1] if c_all.size(1) else state[1])
 
 
-class _FusedStep:
+class FusedStep:
     """Gives torch's one-step cells (nn.LSTMCell, nn.GRUCell) the state-tuple interface of
     :meth:`CellLayer.step`, keeping their parameter names."""
 
@@ -159,15 +159,15 @@ class _FusedStep:
 
 
 @functools.cache
-def _fused_step_class(base: type[nn.Module]) -> type[nn.Module]:
-    return type(base.__name__, (_FusedStep, base), {"__module__": __name__})
+def fused_step_class(base: type[nn.Module]) -> type[nn.Module]:
+    return type(base.__name__, (FusedStep, base), {"__module__": __name__})
 
 
 def step_layer(cell: str, input_size: int, hidden_size: int, fused: bool = False, **layer_options) -> nn.Module:
     """One layer stepped one input at a time (``noise(batch, ref)``, ``step(x, state, noise) -> state``):
     torch's one-step kernel of the cell when ``fused`` (no per-step regularizers), else a :class:`CellLayer`."""
     if fused:
-        return _fused_step_class(CELLS.get(cell).fused_step)(input_size, hidden_size)
+        return fused_step_class(CELLS.get(cell).fused_step)(input_size, hidden_size)
     return CellLayer(cell, input_size, hidden_size, **layer_options)
 
 

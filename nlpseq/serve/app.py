@@ -31,7 +31,7 @@ STATIC = Path(__file__).with_name("static")
 
 def load_served(name: str, run_dir: str | os.PathLike, threads: int | None = None, in_process: bool = False,
                 parser: str | os.PathLike | None = None, pipeline: str | None = None,
-                max_restarts: int = 3) -> ServedModel:
+                max_restarts: int = 3, precision: str | None = None) -> ServedModel:
     """Open ``run_dir`` as the model behind ``/v1/<name>``; the run's own task decides what it answers.
 
     ``pipeline`` (such as ``sentiment``) refuses a run that does not answer that pipeline; ``parser``
@@ -42,11 +42,12 @@ def load_served(name: str, run_dir: str | os.PathLike, threads: int | None = Non
     ``in_process`` loads it here. Weights come from the run's safetensors file; nothing is unpickled.
     """
     if not in_process:
-        proc = ModelProcess(name, run_dir, threads, parser=parser, pipeline=pipeline, max_restarts=max_restarts)
+        proc = ModelProcess(name, run_dir, threads, parser=parser, pipeline=pipeline, max_restarts=max_restarts,
+                            precision=precision)
         meta = proc.meta
         return ServedModel(meta["name"], meta["task"], meta["model"], meta["labels"], proc, meta["info"],
                            close=proc.close)
-    return load_in_process(name, run_dir, threads, parser, pipeline)
+    return load_in_process(name, run_dir, threads, parser, pipeline, precision)
 
 
 def _request_model(endpoint: str, task: type[Task]) -> type[BaseModel]:

@@ -24,7 +24,8 @@ class ServedModel:
 
 
 def load_in_process(name: str, run_dir: str | os.PathLike, threads: int | None = None,
-                    parser: str | os.PathLike | None = None, pipeline: str | None = None) -> ServedModel:
+                    parser: str | os.PathLike | None = None, pipeline: str | None = None,
+                    precision: str | None = None) -> ServedModel:
     """Open ``run_dir`` here as the model behind ``/v1/<name>``; weights from safetensors, nothing unpickled.
 
     ``pipeline`` refuses a run whose task does not answer it; by default the run's own task's first one.
@@ -43,9 +44,11 @@ def load_in_process(name: str, run_dir: str | os.PathLike, threads: int | None =
         if pipeline is None:
             raise NlpseqError(f"{run_dir}: a {task} run answers no pipeline (its task declares none), "
                               f"so it cannot be served as '{name}'")
-    pipe = open_pipeline(pipeline, model=run_dir, parser=parser)
+    pipe = open_pipeline(pipeline, model=run_dir, parser=parser, precision=precision)
     info = pipe.task.run.info()
     if parser is not None:
         info = {**info, "parser": Path(parser).resolve().name}
+    if precision is not None:
+        info = {**info, "precision": precision}
     return ServedModel(name=Path(run_dir).resolve().name, task=pipe.task.name, model=info.get("model", ""),
                        labels=pipe.labels, answer=pipe, info=info)

@@ -24,9 +24,10 @@ class ModelProcessError(NlpseqError):
     """The model process is gone or failed for a reason that is not the request's fault."""
 
 
-def _serve(conn, name: str, run_dir: str, threads: int | None, parser: str | None, pipeline: str | None) -> None:
+def _serve(conn, name: str, run_dir: str, threads: int | None, parser: str | None, pipeline: str | None,
+           precision: str | None) -> None:
     try:
-        served = load_in_process(name, run_dir, threads, parser, pipeline)
+        served = load_in_process(name, run_dir, threads, parser, pipeline, precision)
     except Exception as exc:  # reported to the parent as its start-up error
         conn.send(("error", str(exc)))
         return
@@ -58,8 +59,8 @@ class ModelProcess:
 
     def __init__(self, name: str, run_dir: str | os.PathLike, threads: int | None = None,
                  start_timeout: float = 300.0, parser: str | os.PathLike | None = None,
-                 pipeline: str | None = None, max_restarts: int = 3) -> None:
-        self._args = (name, str(run_dir), threads, None if parser is None else str(parser), pipeline)
+                 pipeline: str | None = None, max_restarts: int = 3, precision: str | None = None) -> None:
+        self._args = (name, str(run_dir), threads, None if parser is None else str(parser), pipeline, precision)
         self.start_timeout, self.max_restarts, self.restarts = start_timeout, max_restarts, 0
         self._lock = threading.Lock()
         self.meta: dict[str, Any] = self._start()

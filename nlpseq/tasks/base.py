@@ -17,6 +17,7 @@ from ..config import Section
 from ..data.batching import to_device
 from ..errors import InputError, NlpseqError
 from ..metrics.resampling import ItemStats
+from ..nn.quantize import with_precision
 from ..recipe import Recipe, build_recipe
 from ..registry import MODELS, TASKS
 from ..run import RECIPE, RunDir
@@ -156,8 +157,9 @@ class Task:
 
 
 def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
-             device: str = "cpu") -> tuple[Task, torch.nn.Module]:
-    """Open a trained run directory: its task (text layer loaded) and its model in eval mode.
+             device: str = "cpu", precision: str | None = None) -> tuple[Task, torch.nn.Module]:
+    """Open a trained run directory: its task (text layer loaded) and its model in eval mode, at
+    ``precision`` (``fp32`` or ``int8``; None: the recipe's ``decode.precision`` where it has one, else fp32).
 
     Raises:
         RunDirError: not a run directory, or one of another task than ``task``.
@@ -168,4 +170,7 @@ def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
     model = task_obj.build_model()
     model.load_state_dict(run.load_weights())
     model.to(select_device(device)).eval()
-    return task_obj, model
+    chosen = precision or getattr(task_obj.recipe.decode, "precision", None) or "fp32"
+    if chosen != "fp32" and next(model.parameters()).device.type != "cpu":
+        raise NlpseqError(f"precision {chosen}: quantized products run on the CPU; load the run with device='cpu'")
+    return task_obj, with_precision(model, chosen)

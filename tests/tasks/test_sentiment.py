@@ -139,3 +139,11 @@ def test_subword_vectors_read_unseen_words(subword_run, pipe):
     assert plain[0]["scores"] == pytest.approx(plain[1]["scores"], abs=1e-6)  # both are just <unk>
     pos, neg = nlpseq.pipeline("sentiment", model=subword_run)(texts)
     assert pos["label"] in ("positive", "very positive") and neg["label"] in ("negative", "very negative")
+
+
+def test_int8_sentiment_answers_as_fp32_does(tiny_run):
+    texts = ["a very good film", "an awful , boring mess", "it is a film", "the best of the year"]
+    fp32 = nlpseq.pipeline("sentiment", model=tiny_run)(texts)
+    int8 = nlpseq.pipeline("sentiment", model=tiny_run, precision="int8")(texts)
+    assert [a["label"] for a in fp32] == [b["label"] for b in int8]
+    assert all(abs(a["score"] - b["score"]) < 0.05 for a, b in zip(fp32, int8))

@@ -354,3 +354,20 @@ def test_greedy_scores_use_the_recipes_length_penalty(mt_run):
     assert raw["translation"] == scaled["translation"]
     pieces = len(task.tgt_sp.vocab().encode(task.tgt_sp.tokenize(raw["translation"])))
     assert scaled["score"] == pytest.approx(raw["score"] / length_penalty(pieces + 1, 1.0), rel=1e-5)
+
+
+def test_int8_decoding_agrees_with_fp32_on_the_sample(mt_run):
+    task, fp32 = nlpseq.load_run(mt_run)
+    _, int8 = nlpseq.load_run(mt_run, precision="int8")
+    quantized = {type(m).__module__ for m in int8.modules()}
+    assert "torch.ao.nn.quantized.dynamic.modules.linear" in quantized  # the output layer too (untied)
+    assert "torch.ao.nn.quantized.dynamic.modules.rnn" in quantized  # encoder LSTM and decoder cell
+    data = task.read_eval(None)
+    sources = data.sources[:40]
+    a = [r[0]["translation"] for r in task.translate(fp32, sources, beam=5)]
+    b = [r[0]["translation"] for r in task.translate(int8, sources, beam=5)]
+    assert sum(x == y for x, y in zip(a, b)) >= 0.9 * len(a)  # the same output on nearly every sentence
+    fp32_m = json.loads(run_cli("evaluate", str(mt_run), "--json").stdout)
+    int8_m = json.loads(run_cli("evaluate", str(mt_run), "--json", "--precision", "int8").stdout)
+    assert abs(int8_m["bleu"] - fp32_m["bleu"]) < 2.0 and abs(int8_m["chrf"] - fp32_m["chrf"]) < 1.5
+    assert run_cli("translate", str(mt_run), "--precision", "int8", "Ein Hund rennt.").stdout.strip()
