@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
+import numpy as np
 import torch
 from pydantic import BaseModel, Field, model_validator
 
@@ -176,8 +177,10 @@ class TranslationTask(Task):
             return ({"src": s, "tgt": t} for s, t in iter_parallel(train_src, train_tgt))
 
         ds = encode_cached(rows, encode, key)
-        lengths = ds.data.column("length").to_pylist()
-        keep = [i for i, n in enumerate(lengths) if 1 < n <= max_len + 1]
+        # numpy, not Python lists: a corpus of millions of pairs would otherwise hold tens of bytes of
+        # Python integers per pair here, on top of the batcher's own.
+        lengths = ds.data.column("length").to_numpy()
+        keep = np.flatnonzero((lengths > 1) & (lengths <= max_len + 1))
         if len(keep) < len(lengths):
             log.info("skipping %d training pairs longer than %d pieces or empty", len(lengths) - len(keep), max_len)
 
@@ -188,7 +191,7 @@ class TranslationTask(Task):
 
         def make_batch(idx: list[int]) -> dict:
             if pairs is None:
-                rows = ds[[keep[i] for i in idx]]
+                rows = ds[[int(keep[i]) for i in idx]]
                 return self.collate(rows["src"], rows["tgt"])
             # Drawn from the batch itself, so a resumed run draws what the uninterrupted one would have.
             rng = random.Random(zlib.crc32(repr((seed, idx)).encode()))
@@ -196,7 +199,7 @@ class TranslationTask(Task):
             return self.collate([src_sp.sample_ids(a, alpha, rng, nbest) for a, _ in chosen],
                                 [tgt_sp.sample_ids(b, alpha, rng, nbest) for _, b in chosen])
 
-        return TrainData([lengths[i] for i in keep], make_batch), dev
+        return TrainData(lengths[keep].tolist(), make_batch), dev
 
     @staticmethod
     def collate(src: list[list[int]], tgt: list[list[int]] | None = None) -> dict:
