@@ -43,8 +43,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(run: str, port: int, batching: bool, threads: int | None, max_batch: int | None) -> subprocess.Popen:
+def start_server(run: str, port: int, batching: bool, threads: int | None, max_batch: int | None,
+                 precision: str | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "nlpseq.cli", "serve", "--sentiment", run, "--port", str(port)]
+    cmd += [] if precision is None else ["--precision", precision]
     cmd += ([] if threads is None else ["--threads", str(threads)]) + ([] if batching else ["--no-batching"])
     cmd += [] if max_batch is None else ["--max-batch", str(max_batch)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -142,18 +144,23 @@ def main() -> None:
     ap.add_argument("--json", help="where to write the results (default: benchmarks/results/serve_load.json, "
                                    "or serve_overload.json)")
     ap.add_argument("--overload", action="store_true", help="the overload storm instead of the two modes")
+    ap.add_argument("--precisions", help="compare these precisions (such as fp32,int8), micro-batching on, "
+                                         "instead of batching against none")
     ap.add_argument("--factor", type=float, default=8.0, help="--overload: offered rate as a multiple of capacity")
     ap.add_argument("--storm-seconds", type=float, default=30.0)
     args = ap.parse_args()
     texts = sentences(2000)
     if args.overload:
         return overload(args, texts)
-    modes = {"micro-batching": True, "one request, one forward": False}
+    if args.precisions:  # precision -> (batching, precision)
+        modes = {f"micro-batching, {p}": (True, p) for p in args.precisions.split(",")}
+    else:
+        modes = {"micro-batching": (True, None), "one request, one forward": (False, None)}
     totals = {m: {"latencies": [], "statuses": {}, "elapsed": 0.0} for m in modes}
     for _ in range(args.rounds):
-        for mode, batching in modes.items():
+        for mode, (batching, precision) in modes.items():
             port = free_port()
-            proc = start_server(args.run, port, batching, args.threads, args.max_batch)
+            proc = start_server(args.run, port, batching, args.threads, args.max_batch, precision)
             try:
                 res = _run_loop(load(port, texts, args.clients, args.seconds))
             finally:
@@ -174,12 +181,12 @@ def main() -> None:
     print(f"{args.clients} clients, {args.rounds} x {args.seconds:g} s per mode, "
           f"service threads={args.threads or 'default'}, max batch={args.max_batch or 'default'}, "
           f"cpus={os.cpu_count()}")
-    print(f"{'mode':26} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'5xx':>5} {'non-200':>8}")
+    print(f"{'mode':28} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'5xx':>5} {'non-200':>8}")
     for r in rows:
-        print(f"{r['mode']:26} {r['requests']:9d} {r['requests_per_s']:8.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
+        print(f"{r['mode']:28} {r['requests']:9d} {r['requests_per_s']:8.1f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
               f"{r['status_5xx']:5d} {r['status_other']:8d}")
     speedup = rows[0]["requests_per_s"] / max(rows[1]["requests_per_s"], 1e-9)
-    print(f"micro-batching throughput: {speedup:.1f}x one request, one forward")
+    print(f"throughput: {rows[0]['mode']} {speedup:.2f}x {rows[1]['mode']}")
     out = {"clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "threads": args.threads,
            "max_batch": args.max_batch,
            "run": str(args.run), "rows": rows, "speedup": speedup, "machine": machine_facts()}
