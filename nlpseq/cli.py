@@ -307,8 +307,9 @@ def _cmd_answer(args: argparse.Namespace) -> int:
     task, model = load_run(args.run, takers)
     fields = task.AnswerOptions.model_fields
     given = {k: getattr(args, k) for k in _answer_fields(takers) if getattr(args, k, None) is not None}
-    for key in given.keys() - fields.keys():
-        raise NlpseqError(f"--{key.replace('_', '-')}: {args.run} is a {task.name} run, which does not take it")
+    refused = sorted(given.keys() - fields.keys())
+    if refused:
+        raise NlpseqError(f"--{refused[0].replace('_', '-')}: {args.run} is a {task.name} run, which does not take it")
     pipe = Pipeline(task, model, **given)
     failed = 0
     for block in _input_blocks(args):

@@ -1,9 +1,11 @@
 """Training under torchrun: two CPU processes (gloo) against one process with the same global batch."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -130,7 +132,7 @@ def test_a_killed_worker_is_restarted_and_resumes_by_itself(runs, tmp_path):
            "--max-restarts", "2", "-m", "nlpseq.cli", "train", str(RECIPE), "--out", str(out), *COMMON,
            "--set", "train.max_steps=6", "--set", "train.checkpoint_every=2"]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "NLPSEQ_KILL_AT": "step.backward:5:1"})
+                         env={**os.environ, "NLPSEQ_KILL_AT": "step.backward:5:1"})
     assert res.returncode == 0, res.stderr[-3000:]
     assert "resuming it" in res.stderr and "exitcode: -9" in res.stderr  # rank 1 did die by SIGKILL
     assert _max_diff(_weights(out, 6), _weights(runs / "two", 6)) < 1e-6
@@ -140,9 +142,9 @@ def test_a_hung_peer_ends_the_run_with_an_error_after_dist_timeout_s(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "-m", "nlpseq.cli", "train", str(RECIPE), "--out", str(tmp_path / "hung"), *COMMON,
            "--set", "train.max_steps=6", "--set", "train.dist_timeout_s=5"]
-    t0 = __import__("time").time()
+    t0 = time.time()
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "NLPSEQ_HANG_AT": "step.backward:2:1"})
+                         env={**os.environ, "NLPSEQ_HANG_AT": "step.backward:2:1"})
     assert res.returncode != 0
     assert "train.dist_timeout_s=5" in res.stderr, res.stderr[-3000:]
-    assert __import__("time").time() - t0 < 120
+    assert time.time() - t0 < 120
