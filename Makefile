@@ -10,7 +10,7 @@ $(BIN)/nlpseq: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The CPU wheel of torch 2.13.0; a bare `torch` requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev,serve,timeseries]"
+	$(BIN)/python -m pip install -q -e ".[dev,serve,timeseries,onnx]"
 	touch $@
 
 setup: $(BIN)/nlpseq

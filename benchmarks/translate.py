@@ -1,8 +1,12 @@
-"""Translator speed: decoding sentences/s (greedy vs beam 5, batch 1 vs batched) at each precision side by
-side, with the BLEU/chrF of each; and training target tokens/s.
+"""Translator speed: decoding sentences/s (greedy vs beam 5, batch 1 vs batched) for each way of running a
+model side by side, with the BLEU/chrF of each; and training target tokens/s.
 
-Usage: python benchmarks/translate.py RUN_DIR [--sentences 1014] [--precisions fp32,int8] [--train-steps 30]
-       [--json OUT.json]
+Setups: ``fp32`` (as trained), ``int8`` (dynamic int8 products), ``int8+shortlist`` (and a vocabulary
+shortlist of ``--shortlist`` pieces per source piece), ``onnx`` (the exported graphs under onnxruntime,
+searched by the standalone runner).
+
+Usage: python benchmarks/translate.py RUN_DIR [--sentences 1014] [--setups fp32,int8,int8+shortlist,onnx]
+       [--shortlist 50] [--train-steps 30] [--json OUT.json]
 The run's own recipe names the data (Multi30k through NLPSEQ_DATA, or the bundled sample).
 """
 
@@ -10,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -51,19 +57,39 @@ def training_tokens_per_s(task, model, steps: int) -> float:
     return tokens / (time.perf_counter() - t0)
 
 
-def decoding_rows(task, model, sents: list[str], refs: list[str], label: str) -> list[dict]:
+def translator(run: str, setup: str, shortlist: int, scratch: Path) -> Callable[[list[str], int], list[str]]:
+    """A function (sentences, beam) -> translations for one setup."""
+    if setup == "onnx":
+        from nlpseq.export.onnx_graphs import export_translator
+        from nlpseq.export.onnx_runner import OnnxTranslator
+
+        task, model = load_run(run, "translation", precision="fp32")
+        runner = OnnxTranslator(export_translator(task, model, scratch / "onnx"), threads=torch.get_num_threads())
+        return runner.translate
+    precision, _, extra = setup.partition("+")
+    if extra not in ("", "shortlist"):
+        raise SystemExit(f"setup {setup}: expected fp32, int8, fp32+shortlist, int8+shortlist or onnx")
+    task, model = load_run(run, "translation", precision=precision)
+    k = shortlist if extra else 0
+    return lambda sentences, beam: [r[0]["translation"] for r in task.translate(model, sentences, beam=beam,
+                                                                                shortlist=k)]
+
+
+def decoding_rows(translate: Callable[[list[str], int], list[str]], sents: list[str], refs: list[str],
+                  label: str) -> list[dict]:
     """sentences/s of greedy and beam 5, batched and one at a time; BLEU/chrF of the batched outputs."""
     rows = []
+    translate(sents[:20], 5)  # warm-up: kernels, allocator, the lexical table
     for name, beam, batched in (("greedy, batched", 1, True), ("beam 5, batched", 5, True),
                                 ("greedy, batch 1", 1, False), ("beam 5, batch 1", 5, False)):
         subset = sents if batched else sents[:100]  # one at a time is slow: time 100 and scale
         t0 = time.perf_counter()
         if batched:
-            out = [r[0]["translation"] for r in task.translate(model, subset, beam=beam)]
+            out = translate(subset, beam)
         else:
-            out = [task.translate(model, [s], beam=beam)[0][0]["translation"] for s in subset]
+            out = [translate([s], beam)[0] for s in subset]
         sec = time.perf_counter() - t0
-        row = {"precision": label, "mode": name, "sentences_per_s": len(subset) / sec,
+        row = {"setup": label, "mode": name, "sentences_per_s": len(subset) / sec,
                "seconds_for_all": sec * len(sents) / len(subset), "ms_per_sentence": 1000 * sec / len(subset)}
         if batched:
             scores = bleu_chrf(out, refs[: len(out)])
@@ -77,25 +103,28 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--sentences", type=int, default=1014)
     ap.add_argument("--train-steps", type=int, default=30, help="0 skips the training measurement")
-    ap.add_argument("--precisions", default="fp32,int8", help="decoding precisions to compare, side by side")
+    ap.add_argument("--setups", default="fp32,int8,int8+shortlist,onnx", help="ways of decoding, side by side")
+    ap.add_argument("--shortlist", type=int, default=50, help="target pieces per source piece in +shortlist setups")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "translate.json"))
     args = ap.parse_args()
     rows = []
-    for precision in args.precisions.split(","):
-        task, model = load_run(args.run, "translation", precision=precision)
-        dev = task.read_pairs(task.recipe.data.dev)
-        sents, refs = dev.sources[: args.sentences], dev.references[: args.sentences]
-        rows += decoding_rows(task, model, sents, refs, precision)
-    print(f"{len(sents)} sentences, threads={torch.get_num_threads()}")
-    print(f"{'precision':9} {'decoding':18} {'sentences/s':>12} {'ms/sentence':>12} {'s for all':>10} {'BLEU':>6} {'chrF':>6}")
+    task, _ = load_run(args.run, "translation")
+    dev = task.read_pairs(task.recipe.data.dev)
+    sents, refs = dev.sources[: args.sentences], dev.references[: args.sentences]
+    with tempfile.TemporaryDirectory() as scratch:
+        for setup in args.setups.split(","):
+            rows += decoding_rows(translator(args.run, setup, args.shortlist, Path(scratch)), sents, refs, setup)
+    print(f"{len(sents)} sentences, threads={torch.get_num_threads()}, shortlist: {args.shortlist} per source piece "
+          f"+ the recipe's decode.shortlist_frequent ({task.decode_cfg.shortlist_frequent})")
+    print(f"{'setup':15} {'decoding':18} {'sentences/s':>12} {'ms/sentence':>12} {'s for all':>10} {'BLEU':>6} {'chrF':>6}")
     for r in rows:
         scores = f"{r['bleu']:6.2f} {r['chrf']:6.2f}" if "bleu" in r else f"{'':6} {'':6}"
-        print(f"{r['precision']:9} {r['mode']:18} {r['sentences_per_s']:12.1f} {r['ms_per_sentence']:12.1f} "
+        print(f"{r['setup']:15} {r['mode']:18} {r['sentences_per_s']:12.1f} {r['ms_per_sentence']:12.1f} "
               f"{r['seconds_for_all']:10.2f} {scores}")
-    base = {r["mode"]: r for r in rows if r["precision"] == rows[0]["precision"]}
+    base = {r["mode"]: r for r in rows if r["setup"] == rows[0]["setup"]}
     for r in rows[len(base):]:
-        print(f"{r['precision']} {r['mode']}: {r['sentences_per_s'] / base[r['mode']]['sentences_per_s']:.2f}x "
-              f"{rows[0]['precision']}" + (f", BLEU {r['bleu'] - base[r['mode']]['bleu']:+.2f}, chrF "
+        print(f"{r['setup']} {r['mode']}: {r['sentences_per_s'] / base[r['mode']]['sentences_per_s']:.2f}x "
+              f"{rows[0]['setup']}" + (f", BLEU {r['bleu'] - base[r['mode']]['bleu']:+.2f}, chrF "
                                             f"{r['chrf'] - base[r['mode']]['chrf']:+.2f}" if "bleu" in r else ""))
     train_tps = None
     if args.train_steps:
@@ -105,7 +134,8 @@ def main() -> None:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     machine = machine_facts()
     print(describe(machine))
-    Path(args.json).write_text(json.dumps({"machine": machine, "sentences": len(sents), "decoding": rows,
+    Path(args.json).write_text(json.dumps({"machine": machine, "sentences": len(sents), "shortlist": args.shortlist,
+                                           "decoding": rows,
                                            "train_target_tokens_per_s": train_tps}, indent=2) + "\n")
 
 

@@ -89,8 +89,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _apply_decode_options(task, args: argparse.Namespace) -> None:
-    """--alpha / --beta / --patience / --mbr replace the run recipe's decode settings for this call."""
-    names = {"alpha": "alpha", "beta": "beta", "patience": "patience", "mbr": "mbr_temperature"}
+    """--alpha / --beta / --patience / --mbr / --shortlist replace the run recipe's decode settings for this call."""
+    names = {"alpha": "alpha", "beta": "beta", "patience": "patience", "mbr": "mbr_temperature",
+             "shortlist": "shortlist_size"}
     given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if not given:
         return
@@ -174,6 +175,19 @@ def _number_at_least(low: float):
     return parse
 
 
+def _whole_number(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``, else a one-line error naming the bounds."""
+    def parse(value: str) -> int:
+        try:
+            x = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if not low <= x <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {value}")
+        return x
+    return parse
+
+
 def _precision_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=["fp32", "int8"],
                         help="matrix products in fp32, or int8 with per-channel weight scales (CPU); "
@@ -192,6 +206,10 @@ def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None
                         help=f"{prefix}output the beam ending with the highest expected chrF against the "
                              "others (minimum Bayes risk), weighting them by softmax(score / TEMPERATURE); "
                              "0: the best-scored ending (default: the recipe's decode.mbr_temperature)")
+    parser.add_argument("--shortlist", type=_whole_number(0, 100), metavar="K",
+                        help=f"{prefix}score only the K likeliest target pieces of each source piece and the "
+                             "frequent ones (vocabulary shortlist, learnt from the training corpus on first use); "
+                             "0: the whole vocabulary (default: the recipe's decode.shortlist_size)")
 
 
 def _cmd_translate(args: argparse.Namespace) -> int:
@@ -218,6 +236,16 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         plot_attention(pipe([first], n_best=1, attention=True)[0]["attention"], args.plot_attention)
     for block in _input_blocks(args):
         emit(block)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .api import load_run
+    from .export.onnx_graphs import export_translator
+
+    task, model = load_run(args.run, "translation", precision="fp32")  # the graphs hold fp32 weights
+    out = export_translator(task, model, args.out or Path(args.run) / "onnx")
+    print(f"wrote {out}: translate with  python {out / 'run_onnx.py'} {out} < input.txt")
     return 0
 
 
@@ -477,7 +505,8 @@ def _add_task_verbs(sub) -> None:
         v.set_defaults(func=_cmd_answer)
 
 
-BUILTIN_COMMANDS = ("train", "compare", "evaluate", "sentiment", "parse", "translate", "generate", "serve", "data")
+BUILTIN_COMMANDS = ("train", "compare", "evaluate", "sentiment", "parse", "translate", "generate", "serve", "data",
+                    "export")
 
 
 def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
@@ -557,6 +586,12 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
     _precision_argument(tr)
     tr.set_defaults(func=_cmd_translate)
+
+    ex = sub.add_parser("export", help="write a translator as ONNX graphs, with a runner that needs no PyTorch")
+    ex.add_argument("run")
+    ex.add_argument("--format", choices=["onnx"], default="onnx", help="what to write (default: onnx)")
+    ex.add_argument("--out", help="folder to write (default: RUN/onnx)")
+    ex.set_defaults(func=_cmd_export)
 
     g = sub.add_parser("generate", help="sample text from a language model, or list its likeliest next words")
     g.add_argument("run")

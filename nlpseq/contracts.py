@@ -44,7 +44,8 @@ class TextClassifier(Protocol):
 
 
 class DecoderMemory(Protocol):
-    """What the encoder leaves for the decoder; the searches repeat it per beam and drop finished rows."""
+    """What the encoder leaves for the decoder; the searches repeat it per beam (``k`` consecutive rows
+    per sentence) and drop finished rows (beam search drops a sentence's rows together)."""
 
     def repeat(self, k: int) -> "DecoderMemory": ...
 
@@ -55,13 +56,15 @@ class DecoderMemory(Protocol):
 class StepDecoder(Protocol):
     """What greedy and beam search decode with, one token per step for a batch of rows:
 
-    - ``encode(src, src_len) -> (memory, state)``;
+    - ``encode(src, src_len, vocab=None) -> (memory, state)``; ``vocab``: sorted target ids (a
+      shortlist, holding the special symbols) that the steps then score, in that order;
     - ``step(tokens, memory, state) -> (log-probabilities (rows, vocab), attention (rows, src), state)``;
     - ``reorder(state, rows) -> state``: the state of the given rows, in that order (beams that
       survive, sentences still open).
     """
 
-    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[DecoderMemory, Any]: ...
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor, vocab: torch.Tensor | None = None
+               ) -> tuple[DecoderMemory, Any]: ...
 
     def step(self, tokens: torch.Tensor, memory: DecoderMemory, state: Any
              ) -> tuple[torch.Tensor, torch.Tensor, Any]: ...

@@ -25,3 +25,9 @@ class DecodeConfig(Section):
     # Matrix products at inference (translate, evaluate, serve): fp32, or int8 with per-channel weight
     # scales (torch's dynamic quantization); training and dev evaluation stay fp32.
     precision: Literal["fp32", "int8"] = "fp32"
+    # Vocabulary shortlist (Marian's lexical shortlists): each batch scores only the shortlist_size likeliest
+    # target pieces of each of its source pieces (IBM Model 1 over the training corpus, built on first use
+    # and kept in the run directory as shortlist.safetensors), the shortlist_frequent commonest target
+    # pieces and the special symbols. 0: the whole vocabulary.
+    shortlist_size: int = Field(0, ge=0, le=100)
+    shortlist_frequent: int = Field(100, ge=0)

@@ -34,9 +34,20 @@ def _allowed(logp: torch.Tensor, allow_unk: bool, over: torch.Tensor) -> torch.T
     logp[:, Vocab.bos_id] = float("-inf")
     if not allow_unk:
         logp[:, Vocab.unk_id] = float("-inf")
-    logp[over, :] = float("-inf")
-    logp[over, Vocab.eos_id] = 0.0  # a row at its limit can only end
+    if bool(over.any()):  # rare: a boolean index over every row costs a whole-vocabulary pass
+        logp[over, :] = float("-inf")
+        logp[over, Vocab.eos_id] = 0.0  # a row at its limit can only end
     return logp
+
+
+def _encode(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, vocab: torch.Tensor | None):
+    if vocab is None:
+        return model.encode(src, src_len)
+    # The searches mask the special symbols by id: in a shortlist they must sit at their own ids.
+    specials = torch.arange(Vocab.eos_id + 1, device=vocab.device)
+    if len(vocab) <= Vocab.eos_id or not bool((vocab[: len(specials)] == specials).all()):
+        raise ValueError("a shortlist must start with the special symbols' ids 0-3")
+    return model.encode(src, src_len, vocab)
 
 
 def endings_needed(beam: int, patience: float) -> int:
@@ -66,15 +77,17 @@ def coverage_penalty(coverage: torch.Tensor, beta: float) -> torch.Tensor:
 
 @torch.inference_mode()
 def greedy_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig | None = None, *,
-                  allow_unk: bool = False, keep_attention: bool = False) -> list[Hypothesis]:
+                  allow_unk: bool = False, keep_attention: bool = False, vocab: torch.Tensor | None = None
+                  ) -> list[Hypothesis]:
     """The most likely token at each step, for a batch of sources; scored like beam search (``cfg.alpha``),
-    at most ``cfg.max_len_a * length + cfg.max_len_b`` pieces.
+    at most ``cfg.max_len_a * length + cfg.max_len_b`` pieces; ``vocab``: a shortlist of target ids
+    (sorted, with the special symbols) to choose from.
 
     Sentences that have ended leave the batch, so the steps that remain compute only open ones.
     """
     cfg = cfg or DecodeConfig()
     max_len_a, max_len_b, alpha = cfg.max_len_a, cfg.max_len_b, cfg.alpha
-    memory, state = model.encode(src, src_len)
+    memory, state = _encode(model, src, src_len, vocab)
     n, device = src.size(0), src.device
     limits = max_lengths(src_len, max_len_a, max_len_b).to(device)
     steps = int(limits.max()) + 1
@@ -87,6 +100,8 @@ def greedy_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, 
         logp, weights, state = model.step(tokens, memory, state)
         logp = _allowed(logp, allow_unk, t >= limits)
         best, tokens = logp.max(-1)
+        if vocab is not None:
+            tokens = vocab[tokens]
         scores[active] += best
         out[active, t] = tokens
         if keep_attention:
@@ -110,11 +125,12 @@ def greedy_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, 
 @torch.inference_mode()
 def beam_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig | None = None, *,
                 n_best: int = 1, beam: int | None = None, allow_unk: bool = False,
-                keep_attention: bool = False) -> list[list[Hypothesis]]:
+                keep_attention: bool = False, vocab: torch.Tensor | None = None) -> list[list[Hypothesis]]:
     """Beam search for a batch of sources; returns the ``n_best`` hypotheses of each, best first.
 
     The settings come from ``cfg`` (beam size, ``alpha``, ``beta``, ``patience``, length limits);
-    ``beam`` overrides its beam size for this call.
+    ``beam`` overrides its beam size for this call; ``vocab`` is a shortlist of target ids (sorted, with
+    the special symbols) to choose from.
 
     A hypothesis ends when it emits ``</s>``; its score is the summed log-probability divided by
     the GNMT length penalty with ``alpha``, plus GNMT's coverage penalty with ``beta`` (0: none),
@@ -128,12 +144,14 @@ def beam_search(model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, cf
     cfg = cfg or DecodeConfig()
     k = cfg.beam if beam is None else beam
     need = endings_needed(k, cfg.patience)
-    beams = _Beams.start(model, src, src_len, k, cfg, keep_attention)
+    beams = _Beams.start(model, src, src_len, k, cfg, keep_attention, vocab)
     finished: list[list[Hypothesis]] = [[] for _ in range(src.size(0))]
     for t in range(int(beams.limits.max()) + 1):
         logp, weights, beams.state = model.step(beams.tokens, beams.memory, beams.state)
         logp = _allowed(logp, allow_unk, (t >= beams.limits).repeat_interleave(k))
         top_scores, origin, token = beams.candidates(logp)
+        if vocab is not None:
+            token = vocab[token]
         beams.attend(weights)
         beams.record_endings(finished, top_scores, origin, token, t, cfg, need, src_len)
         still_open = torch.tensor([len(finished[g]) < need for g in beams.ids], device=src.device)
@@ -161,9 +179,9 @@ class _Beams:
 
     @classmethod
     def start(cls, model: StepDecoder, src: torch.Tensor, src_len: torch.Tensor, k: int, cfg: DecodeConfig,
-              keep_attention: bool) -> "_Beams":
+              keep_attention: bool, vocab: torch.Tensor | None) -> "_Beams":
         n, device = src.size(0), src.device
-        memory, state = model.encode(src, src_len)
+        memory, state = _encode(model, src, src_len, vocab)
         state = model.reorder(state, torch.arange(n * k, device=device) // k)
         # Only the first beam of each sentence is live at the start, so the k beams do not start as copies.
         scores = torch.full((n, k), float("-inf"), device=device)
@@ -197,17 +215,23 @@ class _Beams:
         the k best candidates; lower ones would fill the sentence's k slots with poor early endings before
         the good hypotheses finish (few per step: a short loop over the ended ones only)."""
         k, lp = self.k, length_penalty(t + 1, cfg.alpha)
-        for s, j in (token[:, :k] == Vocab.eos_id).nonzero().tolist():
+        ended = (token[:, :k] == Vocab.eos_id).nonzero()
+        if not len(ended):
+            return
+        s_idx, j_idx = ended.unbind(1)
+        rows = s_idx * k + origin[s_idx, j_idx]  # attn_hist is reordered with the beams: row holds its past
+        raw = top_scores[s_idx, j_idx]
+        scores = raw / lp
+        if self.coverage is not None:
+            scores = scores + coverage_penalty(self.coverage[rows], cfg.beta)
+        histories = self.history[rows].tolist()
+        for i, (s, row, live, score) in enumerate(zip(s_idx.tolist(), rows.tolist(), (raw > float("-inf")).tolist(),
+                                                      scores.tolist())):
             g = self.ids[s]
-            if len(finished[g]) >= need or top_scores[s, j] == float("-inf"):
+            if len(finished[g]) >= need or not live:
                 continue
-            row = s * k + int(origin[s, j])
-            # attn_hist is reordered with the beams, so row ``row`` holds this hypothesis's past.
             a = [w[row, : int(src_len[g])].tolist() for w in self.attn_hist] if self.attn_hist is not None else []
-            score = float(top_scores[s, j]) / lp
-            if self.coverage is not None:
-                score += float(coverage_penalty(self.coverage[row], cfg.beta))
-            finished[g].append(Hypothesis(self.history[row].tolist(), score, a))
+            finished[g].append(Hypothesis(histories[i], score, a))
 
     def advance(self, model: StepDecoder, top_scores: torch.Tensor, origin: torch.Tensor, token: torch.Tensor,
                 still_open: torch.Tensor) -> None:

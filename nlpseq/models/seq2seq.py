@@ -9,7 +9,7 @@ fused kernel for LSTM and GRU without per-step regularizers).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -28,19 +28,26 @@ from ..text.vocab import Vocab
 
 @dataclass
 class Memory:
-    """What the decoder reads from the encoder, expanded to the decoding batch (sentences x beams)."""
+    """What the decoder reads from the encoder: one copy per sentence, read by ``group`` consecutive
+    decoding rows each (the beams of a sentence query its memory together instead of copying it)."""
 
-    states: torch.Tensor  # (batch, src, enc)
+    states: torch.Tensor  # (sentences, src, enc)
     keys: torch.Tensor  # attention keys, projected once
-    mask: torch.Tensor  # (batch, src) True on real tokens
+    mask: torch.Tensor  # (sentences, src) True on real tokens
+    # A vocabulary shortlist: the output layer restricted to the target ids the batch may produce, sliced once.
+    output: Callable[[torch.Tensor], torch.Tensor] | None = None
+    group: int = 1  # decoding rows per sentence
 
     def repeat(self, k: int) -> "Memory":
-        rep = lambda t: t.repeat_interleave(k, dim=0)  # noqa: E731
-        return Memory(rep(self.states), rep(self.keys), rep(self.mask))
+        """The memory for ``k`` rows per sentence (beams); nothing is copied."""
+        return Memory(self.states, self.keys, self.mask, self.output, self.group * k)
 
     def select(self, rows: torch.Tensor) -> "Memory":
-        """The rows still being decoded (search drops finished sentences)."""
-        return Memory(self.states.index_select(0, rows), self.keys.index_select(0, rows), self.mask.index_select(0, rows))
+        """The memory of the given decoding rows (search drops finished sentences). With several rows per
+        sentence, ``rows`` come in whole groups of one sentence each, as beam search keeps them."""
+        sentences = rows if self.group == 1 else rows.view(-1, self.group)[:, 0] // self.group
+        return Memory(self.states.index_select(0, sentences), self.keys.index_select(0, sentences),
+                      self.mask.index_select(0, sentences), self.output, self.group)
 
 
 @MODELS.register("lstm_seq2seq")
@@ -112,28 +119,55 @@ class Seq2Seq(nn.Module):
         self.output = None if cfg.tie_output else nn.Linear(hid, tgt_vocab_size)
         self.out_bias = nn.Parameter(torch.zeros(tgt_vocab_size)) if cfg.tie_output else None
         self.state_count = kind.state_count
+        self._int8_rows = None  # a quantized output layer's unpacked int8 weights, for shortlists
 
     # -- pieces --------------------------------------------------------------------------------
-    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[Memory, tuple]:
-        """Encode a source batch; returns the memory and the decoder's initial state."""
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor, vocab: torch.Tensor | None = None
+               ) -> tuple[Memory, tuple]:
+        """Encode a source batch; returns the memory and the decoder's initial state. With ``vocab``
+        (sorted target ids, a shortlist) the steps score those ids only, in that order."""
         states, h, _ = self.encoder(self.src_embed(src), src_len)
         final = self.encoder.last_layer_final(h)
         layers, hid = self.cfg.decoder_layers, self.cfg.hidden_size
         bridged = [torch.tanh(b(final)).view(-1, layers, hid).transpose(0, 1).contiguous().unbind(0)
                    for b in (self.bridge_h, self.bridge_c)[: self.state_count]]
         zeros = [[final.new_zeros(final.size(0), hid)] * layers] * (self.state_count - len(bridged))
-        memory = Memory(states, self.attention.keys(states), padding_mask(src_len, src.size(1)))
+        memory = Memory(states, self.attention.keys(states), padding_mask(src_len, src.size(1)),
+                        None if vocab is None else self.output_rows(vocab))
         feed = states.new_zeros(src.size(0), hid)  # previous attentional state, for input feeding
         return memory, (tuple(zip(*bridged, *zeros)), feed)
 
-    def logits(self, attentional: torch.Tensor) -> torch.Tensor:
-        """Vocabulary scores for attentional states (any leading shape)."""
+    def logits(self, attentional: torch.Tensor, rows: Callable[[torch.Tensor], torch.Tensor] | None = None
+               ) -> torch.Tensor:
+        """Vocabulary scores for attentional states (any leading shape); with ``rows`` (the output layer
+        restricted to a shortlist, from :meth:`output_rows`) the scores of those ids only."""
         x = self.dropout(attentional)
+        if rows is not None:
+            return rows(self.pre_output(x) if self.pre_output is not None else x)
         if self.pre_output is not None:
             x = self.pre_output(x)
             if self.output is None:  # tied: the target embedding is the output matrix
                 return F.linear(x, self.tgt_embed.weight, self.out_bias)
         return self.output(x)
+
+    def output_rows(self, ids: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The output layer restricted to target ``ids``: a function from the layer's input to those ids'
+        scores. A dynamically quantized output layer stays int8: its rows keep their int8 weights and
+        scales, so a shortlist's scores are the full layer's scores of those ids."""
+        if self.output is None:
+            weight, bias = self.tgt_embed.weight.index_select(0, ids), self.out_bias.index_select(0, ids)
+            return lambda x: F.linear(x, weight, bias)
+        if not callable(self.output.weight):
+            weight, bias = self.output.weight.index_select(0, ids), self.output.bias.index_select(0, ids)
+            return lambda x: F.linear(x, weight, bias)
+        if self._int8_rows is None:  # torch's quantized Linear keeps packed weights: unpacked once
+            q, b = self.output.weight(), self.output.bias()
+            self._int8_rows = (q.int_repr(), q.q_per_channel_scales(), q.q_per_channel_zero_points(), b)
+        values, scales, zeros, b = self._int8_rows
+        rows = torch._make_per_channel_quantized_tensor(values.index_select(0, ids), scales.index_select(0, ids),
+                                                        zeros.index_select(0, ids), 0)
+        packed = torch.ops.quantized.linear_prepack(rows, b.index_select(0, ids))
+        return lambda x: torch.ops.quantized.linear_dynamic(x, packed, reduce_range=True)
 
     def untie_for_inference(self) -> None:
         """Give the tied output its own linear layer (a copy of the target embedding), so that a
@@ -148,8 +182,15 @@ class Seq2Seq(nn.Module):
             self.output.bias.copy_(self.out_bias)
 
     def _attend(self, h: torch.Tensor, memory: Memory) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attentional states and attention weights for decoder outputs ``h`` (rows, steps, hidden)."""
+        rows, steps, g = h.size(0), h.size(1), memory.group
+        if g > 1:  # a sentence's rows become queries of one attention over its memory
+            h = h.reshape(rows // g, g * steps, -1)
         context, weights = self.attention(h, memory.keys, memory.states, memory.mask)
-        return torch.tanh(self.combine(torch.cat([h, context], -1))), weights
+        att = torch.tanh(self.combine(torch.cat([h, context], -1)))
+        if g > 1:
+            att, weights = att.reshape(rows, steps, -1), weights.reshape(rows, steps, -1)
+        return att, weights
 
     def _whole_sequence(self, emb: torch.Tensor, layers: tuple) -> tuple[torch.Tensor, tuple]:
         # Without input feeding the decoder's inputs are known, so all steps run in one call.
@@ -189,9 +230,12 @@ class Seq2Seq(nn.Module):
         return torch.stack(outs, 1), torch.cat(all_w, 1), (tuple(layers), feed)
 
     def step(self, tokens: torch.Tensor, memory: Memory, state: tuple) -> tuple[torch.Tensor, torch.Tensor, tuple]:
-        """One decoding step for previous tokens (n,): log-probabilities (n, vocab), attention (n, src), state."""
+        """One decoding step for previous tokens (n,): log-probabilities (n, vocab), attention (n, src), state.
+
+        With a shortlist (``encode(..., vocab=ids)``) the log-probabilities are over those ids, normalised
+        over them."""
         att, weights, state = self.decode(tokens.unsqueeze(1), memory, state)
-        return torch.log_softmax(self.logits(att[:, 0]).float(), -1), weights[:, 0], state
+        return torch.log_softmax(self.logits(att[:, 0], memory.output).float(), -1), weights[:, 0], state
 
     @staticmethod
     def reorder(state: tuple, index: torch.Tensor) -> tuple:

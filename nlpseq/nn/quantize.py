@@ -49,8 +49,12 @@ def with_precision(model: nn.Module, precision: str) -> nn.Module:
         module.__class__ = next(c for c in type(module).__mro__ if c.__module__.startswith("torch."))
     with warnings.catch_warnings():  # torch marks the quantized tensor constructors deprecated; they still work
         warnings.simplefilter("ignore", UserWarning)
+        # torch's default dynamic qconfig has one scale per weight tensor; per output row keeps the rows of
+        # small norm (rare output pieces, quiet gates) from losing their precision to the largest row.
+        per_row = torch.ao.quantization.per_channel_dynamic_qconfig
         quantized = torch.ao.quantization.quantize_dynamic(
-            model, {nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.GRUCell}, dtype=torch.qint8)
+            model, {kind: per_row for kind in (nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.GRUCell)},
+            dtype=torch.qint8)
     for name in stepped:
         module = quantized.get_submodule(name)
         module.__class__ = fused_step_class(type(module))

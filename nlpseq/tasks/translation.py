@@ -22,17 +22,21 @@ from ..data.corpora import CORPORA, corpus_file, resolve_ref
 from ..data.halves import split_half_ref, take_half
 from ..data.readers import iter_parallel, read_parallel
 from ..decode import DecodeConfig, beam_search, endings_needed, greedy_search, mbr_rank
+from ..decode.shortlist import LexicalTable
 from ..errors import DataError, InputError, RecipeError
 from ..metrics.bleu import bleu_chrf
 from ..metrics.resampling import ItemStats
 from ..registry import TASKS
 from ..run import TOKENIZER
-from ..text.subword import SentencePieceTokenizer
+from ..text.subword import SentencePieceTokenizer, reservoir_sample
 from ..text.vocab import Vocab
 from ..train.trainer import TrainData
 from .base import Task, mean_loss
 
 log = logging.getLogger(__name__)
+
+SHORTLIST = "shortlist.safetensors"  # the lexical table of a run, built on first use
+SHORTLIST_PAIRS = 200_000  # training pairs sampled for it: IBM Model 1 holds every pair's links in memory
 
 
 def pair_lengths(src: list[list[int]], tgt: list[list[int]]) -> list[int]:
@@ -96,6 +100,9 @@ class TranslationTask(Task):
         beam: int | None = Field(None, ge=1, description="beam size; 1 is greedy; default: the model's")
         n_best: int = Field(1, ge=1, description="return the K best translations of each text")
         attention: bool = Field(False, description="the attention weights of each translation, piece by piece")
+        shortlist: int | None = Field(None, ge=0, le=100, description=(
+            "score only the K likeliest target pieces of each source piece and the frequent ones (a vocabulary "
+            "shortlist; faster); 0: the whole vocabulary; default: the recipe's decode.shortlist_size"))
 
         @model_validator(mode="after")
         def _n_best_within_beam(self) -> "TranslationTask.AnswerOptions":
@@ -111,6 +118,7 @@ class TranslationTask(Task):
         self.src_sp: SentencePieceTokenizer | None = None
         self.tgt_sp: SentencePieceTokenizer | None = None
         self.decode_cfg = recipe.decode
+        self._lexical: LexicalTable | None = None
 
     # -- data ----------------------------------------------------------------------------------
     def _pair_paths(self, ref: str) -> tuple[Path, Path]:
@@ -133,7 +141,8 @@ class TranslationTask(Task):
         where = f"{src} -> {tgt}" + (f" @{half}" if half else "")
         return ParallelSet([s for s, _ in pairs], [t for _, t in pairs], where)
 
-    def _tokenizer_paths(self):
+    def tokenizer_paths(self) -> tuple[Path, Path]:
+        """The run's source and target SentencePiece models (one file twice for a joint vocabulary)."""
         folder = self.run / TOKENIZER
         if self.recipe.text.joint:
             return folder / "joint.model", folder / "joint.model"
@@ -151,7 +160,7 @@ class TranslationTask(Task):
                               f"text.model_type is '{t.model_type}'")
         sp_args = dict(vocab_size=t.vocab_size, model_type=t.model_type, character_coverage=t.character_coverage,
                        input_sentence_size=t.input_sentence_size, seed=self.recipe.seed)
-        src_path, tgt_path = self._tokenizer_paths()
+        src_path, tgt_path = self.tokenizer_paths()
         if not self.writes_run:
             self.load_text()  # rank 0 trained the SentencePiece models: every rank must use those pieces
         elif t.joint:
@@ -217,16 +226,46 @@ class TranslationTask(Task):
         return {"src": self.recipe.data.src, "tgt": self.recipe.data.tgt}
 
     def load_text(self) -> None:
-        src_path, tgt_path = self._tokenizer_paths()
+        src_path, tgt_path = self.tokenizer_paths()
         self.src_sp = SentencePieceTokenizer.load(src_path)
         self.tgt_sp = self.src_sp if self.recipe.text.joint else SentencePieceTokenizer.load(tgt_path)
 
     # -- inference -----------------------------------------------------------------------------
+    def lexical_table(self) -> LexicalTable:
+        """The run's lexical table for vocabulary shortlists: read from the run directory, or learnt from
+        (a sample of) the training corpus and saved there."""
+        if self._lexical is not None:
+            return self._lexical
+        path, sizes = self.run / SHORTLIST, (len(self.src_sp.vocab()), len(self.tgt_sp.vocab()))
+        if path.exists():
+            self._lexical = LexicalTable.load(path, *sizes)
+            return self._lexical
+        try:
+            train_src, train_tgt = self._pair_paths(self.recipe.data.train)
+        except DataError as exc:
+            raise DataError(f"vocabulary shortlist: {path} is missing and the training corpus to learn it from "
+                            f"is not here ({exc})") from None
+        src_vocab, tgt_vocab = self.src_sp.vocab(), self.tgt_sp.vocab()
+        pairs = reservoir_sample(iter_parallel(train_src, train_tgt), SHORTLIST_PAIRS, self.recipe.seed)
+        t0 = time.perf_counter()
+        self._lexical = LexicalTable.train(((src_vocab.encode(self.src_sp.tokenize(a)),
+                                             tgt_vocab.encode(self.tgt_sp.tokenize(b))) for a, b in pairs), *sizes)
+        log.info("learnt a lexical table from %d training pairs in %.1f s", len(pairs), time.perf_counter() - t0)
+        try:
+            self._lexical.save(path)
+        except OSError as exc:  # a read-only run directory: the table is used, and learnt again next time
+            log.warning("could not keep the lexical table in %s (%s)", path, exc)
+        return self._lexical
+
     def translate(self, model: torch.nn.Module, sentences: list[str], beam: int | None = None, n_best: int = 1,
-                  batch_tokens: int = 6000, keep_attention: bool = False) -> list[list[dict[str, Any]]]:
-        """n-best translations of each sentence; an empty sentence gets an empty translation."""
+                  batch_tokens: int = 6000, keep_attention: bool = False, shortlist: int | None = None
+                  ) -> list[list[dict[str, Any]]]:
+        """n-best translations of each sentence; an empty sentence gets an empty translation. ``shortlist``:
+        target pieces scored per source piece (0: all; None: the recipe's ``decode.shortlist_size``)."""
         cfg = self.decode_cfg
         beam = cfg.beam if beam is None else beam
+        shortlist = cfg.shortlist_size if shortlist is None else shortlist
+        table = self.lexical_table() if shortlist else None
         if n_best > max(beam, 1):
             raise InputError(f"n-best {n_best} is larger than the beam {beam}")
         vocab_src, vocab_tgt = self.src_sp.vocab(), self.tgt_sp.vocab()
@@ -246,11 +285,14 @@ class TranslationTask(Task):
             rows = [todo[j] for j in chunk]
             batch = self.collate([ids[i] for i in rows])
             src, src_len = batch["src"].to(device), batch["src_len"].to(device)
+            vocab = None if table is None else table.shortlist(src, shortlist, cfg.shortlist_frequent)
             if beam <= 1:
-                hyps = [[h] for h in greedy_search(model, src, src_len, cfg, keep_attention=keep_attention)]
+                hyps = [[h] for h in greedy_search(model, src, src_len, cfg, keep_attention=keep_attention,
+                                                   vocab=vocab)]
             else:  # MBR weighs every ending the search found, not only the n-best returned
                 keep = endings_needed(beam, cfg.patience) if cfg.mbr_temperature else n_best
-                hyps = beam_search(model, src, src_len, cfg, beam=beam, n_best=keep, keep_attention=keep_attention)
+                hyps = beam_search(model, src, src_len, cfg, beam=beam, n_best=keep, keep_attention=keep_attention,
+                                   vocab=vocab)
             for i, hs in zip(rows, hyps):
                 answers = [self._answer(h, ids[i], vocab_tgt, vocab_src, keep_attention) for h in hs]
                 if beam > 1 and cfg.mbr_temperature:
@@ -308,11 +350,12 @@ class TranslationTask(Task):
         return mean_loss(model, batches)[0]
 
     def answer(self, model: torch.nn.Module, inputs: Any, beam: int | None = None, n_best: int = 1,
-               attention: bool = False) -> list[dict[str, Any]]:
+               attention: bool = False, shortlist: int | None = None) -> list[dict[str, Any]]:
         texts = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
             raise InputError("expected a string or a list of strings")
-        results = self.translate(model, list(texts), beam=beam, n_best=n_best, keep_attention=attention)
+        results = self.translate(model, list(texts), beam=beam, n_best=n_best, keep_attention=attention,
+                                 shortlist=shortlist)
         if n_best == 1:
             return [r[0] for r in results]
         return [{**r[0], "n_best": r} for r in results]
