@@ -84,7 +84,9 @@ def test_a_pickled_teacher_is_refused_before_training(rntn_run, tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symbolic links")
-@pytest.mark.parametrize("entry", ["vocab.json", "model.safetensors", "checkpoints"])
+# The same check guards every entry; the other two run with the slow tests.
+@pytest.mark.parametrize("entry", [pytest.param("vocab.json", marks=pytest.mark.slow), "model.safetensors",
+                                   pytest.param("checkpoints", marks=pytest.mark.slow)])
 def test_a_link_out_of_the_run_directory_is_refused(tiny_run, tmp_path, entry):
     run = _copy(tiny_run, tmp_path)
     outside = tmp_path / "elsewhere"

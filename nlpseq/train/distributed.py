@@ -104,7 +104,14 @@ def from_environment(device: str = "auto", timeout_s: float = 1800.0) -> Distrib
         use_cuda = device != "cpu" and torch.cuda.is_available()
         if use_cuda:
             torch.cuda.set_device(local_rank)
-        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(seconds=timeout_s))
+        timeout = timedelta(seconds=timeout_s)
+        store, _, _ = next(dist.rendezvous("env://", timeout=timeout))
+        # torchrun keeps one agent store across elastic restarts and does not separate the rounds' keys
+        # (it expects a fresh store per round): a restarted worker could read the address its killed peer
+        # published and fail with "connection refused". One prefix per attempt keeps the rounds apart.
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        dist.init_process_group("nccl" if use_cuda else "gloo", store=dist.PrefixStore(f"nlpseq/attempt_{attempt}", store),
+                                rank=rank, world_size=world, timeout=timeout)
     return ctx
 
 

@@ -89,7 +89,7 @@ def _final_weights(out):
     return load_file(str(list_checkpoints(RunDir(out))[-1] / "model.safetensors"))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "sru"])
+@pytest.mark.parametrize("cell", ["lstm", pytest.param("sru", marks=pytest.mark.slow)])
 def test_dev_evaluations_in_mid_epoch_leave_the_carried_state_alone(tmp_path, cell):
     # The trainer evaluates the module it trains (no weight average here); the chunk after an
     # evaluation must still start from the previous chunk's state, so evaluating every 3 steps

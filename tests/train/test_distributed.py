@@ -121,15 +121,14 @@ def test_two_nodes_on_loopback_reach_the_weights_of_one_process(runs, tmp_path):
     assert _max_diff(_weights(out, 6), _weights(runs / "one_acc2", 6)) < 1e-5
 
 
-@pytest.mark.slow  # on this 2-core machine the restarted group sometimes hangs or times out in gloo's set-up
 def test_a_killed_worker_is_restarted_and_resumes_by_itself(runs, tmp_path):
     # Rank 1 dies by SIGKILL at step 5, after the checkpoint of step 4; torchrun starts both workers
     # again, and they find the checkpoint of the same recipe and go on from it, with no --resume.
-    # Two restarts allowed: on a loaded machine gloo's connection set-up of a restarted group can
-    # time out once, which is the kind of transient failure restarts are for.
+    # One restart allowed, so the restarted group must come up at its first try (before each attempt
+    # had its own store prefix, it read its dead peer's address about half the time and failed or hung).
     out = tmp_path / "elastic"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "--max-restarts", "2", "-m", "nlpseq.cli", "train", str(RECIPE), "--out", str(out), *COMMON,
+           "--max-restarts", "1", "-m", "nlpseq.cli", "train", str(RECIPE), "--out", str(out), *COMMON,
            "--set", "train.max_steps=6", "--set", "train.checkpoint_every=2"]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "NLPSEQ_KILL_AT": "step.backward:5:1"})

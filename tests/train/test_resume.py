@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -22,6 +23,7 @@ def _dev_records(run):
     return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in RunDir(run).read_metrics() if r["split"] == "dev"]
 
 
+@pytest.mark.slow  # test_faults.py kills each family at seeded points and resumes it in the fast suite
 def test_sigkill_then_resume_reaches_the_same_weights_and_metrics(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     res = run_cli("train", str(TINY_RECIPE), "--out", str(straight), *ARGS)
@@ -92,3 +94,24 @@ def test_a_run_that_fails_before_training_leaves_the_folder_as_it_was(tmp_path):
     fresh = tmp_path / "fresh"
     res = run_cli("train", str(TINY_RECIPE), "--out", str(fresh), *TINY_FAST, "--set", f"data.train={bad}")
     assert res.returncode == 2 and not fresh.exists()
+
+
+def test_a_half_written_or_damaged_newest_checkpoint_is_never_loaded(tiny_run, tmp_path):
+    # The fast counterpart of the SIGKILL test's last part: the newest complete checkpoint loads.
+    import shutil
+
+    from nlpseq.train.checkpoint import load_latest_checkpoint
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    good = list_checkpoints(RunDir(run))[-1]
+    half = run / "checkpoints" / ".tmp-step_999999999"
+    half.mkdir()
+    (half / "state.pt").write_bytes(b"\x00garbage")
+    damaged = run / "checkpoints" / "step_999999998"
+    damaged.mkdir()
+    (damaged / "model.safetensors").write_bytes(b"truncated")
+    weights, _ = load_latest_checkpoint(RunDir(run))
+    expected = load_file(str(good / "model.safetensors"))
+    assert all(torch.equal(weights[k], expected[k]) for k in expected)
+    assert not damaged.exists() and (run / "checkpoints" / ".damaged-step_999999998").exists()
