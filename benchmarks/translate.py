@@ -1,11 +1,11 @@
 """Translator speed: decoding sentences/s (greedy vs beam 5, batch 1 vs batched) for each way of running a
 model side by side, with the BLEU/chrF of each; and training target tokens/s.
 
-Setups: ``fp32`` (as trained), ``int8`` (dynamic int8 products), ``int8+shortlist`` (and a vocabulary
-shortlist of ``--shortlist`` pieces per source piece), ``onnx`` (the exported graphs under onnxruntime,
-searched by the standalone runner).
+Setups: ``fp32`` (as trained), ``int8`` (dynamic int8 products), ``bf16`` (CPUs with bf16 arithmetic),
+any of them ``+shortlist`` (a vocabulary shortlist of ``--shortlist`` pieces per source piece), and
+``onnx`` (the exported graphs under onnxruntime, searched by the standalone runner).
 
-Usage: python benchmarks/translate.py RUN_DIR [--sentences 1014] [--setups fp32,int8,int8+shortlist,onnx]
+Usage: python benchmarks/translate.py RUN_DIR [--sentences 1014] [--setups fp32,int8,int8+shortlist,bf16,onnx]
        [--shortlist 50] [--train-steps 30] [--json OUT.json]
 The run's own recipe names the data (Multi30k through NLPSEQ_DATA, or the bundled sample).
 """
@@ -22,6 +22,7 @@ from typing import Callable
 import torch
 
 from nlpseq.api import load_run
+from nlpseq.errors import NlpseqError
 from nlpseq.data.batching import bucket_by_length
 from nlpseq.train.memory import keep_freed_memory
 from nlpseq.train.optim import build_optimizer, clip_gradients
@@ -68,7 +69,7 @@ def translator(run: str, setup: str, shortlist: int, scratch: Path) -> Callable[
         return runner.translate
     precision, _, extra = setup.partition("+")
     if extra not in ("", "shortlist"):
-        raise SystemExit(f"setup {setup}: expected fp32, int8, fp32+shortlist, int8+shortlist or onnx")
+        raise SystemExit(f"setup {setup}: expected fp32, int8 or bf16, each optionally +shortlist, or onnx")
     task, model = load_run(run, "translation", precision=precision)
     k = shortlist if extra else 0
     return lambda sentences, beam: [r[0]["translation"] for r in task.translate(model, sentences, beam=beam,
@@ -103,7 +104,7 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--sentences", type=int, default=1014)
     ap.add_argument("--train-steps", type=int, default=30, help="0 skips the training measurement")
-    ap.add_argument("--setups", default="fp32,int8,int8+shortlist,onnx", help="ways of decoding, side by side")
+    ap.add_argument("--setups", default="fp32,int8,int8+shortlist,bf16,onnx", help="ways of decoding, side by side")
     ap.add_argument("--shortlist", type=int, default=50, help="target pieces per source piece in +shortlist setups")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "translate.json"))
     args = ap.parse_args()
@@ -113,7 +114,12 @@ def main() -> None:
     sents, refs = dev.sources[: args.sentences], dev.references[: args.sentences]
     with tempfile.TemporaryDirectory() as scratch:
         for setup in args.setups.split(","):
-            rows += decoding_rows(translator(args.run, setup, args.shortlist, Path(scratch)), sents, refs, setup)
+            try:
+                translate = translator(args.run, setup, args.shortlist, Path(scratch))
+            except NlpseqError as exc:  # bf16 on a CPU without it, onnx without its packages
+                print(f"{setup}: skipped ({exc})")
+                continue
+            rows += decoding_rows(translate, sents, refs, setup)
     print(f"{len(sents)} sentences, threads={torch.get_num_threads()}, shortlist: {args.shortlist} per source piece "
           f"+ the recipe's decode.shortlist_frequent ({task.decode_cfg.shortlist_frequent})")
     print(f"{'setup':15} {'decoding':18} {'sentences/s':>12} {'ms/sentence':>12} {'s for all':>10} {'BLEU':>6} {'chrF':>6}")

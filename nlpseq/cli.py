@@ -189,8 +189,9 @@ def _whole_number(low: int, high: int):
 
 
 def _precision_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--precision", choices=["fp32", "int8"],
-                        help="matrix products in fp32, or int8 with per-channel weight scales (CPU); "
+    parser.add_argument("--precision", choices=["fp32", "int8", "bf16"],
+                        help="matrix products in fp32, int8 with per-channel weight scales (CPU), or bf16 "
+                             "(CPUs with AVX512-BF16 or AMX, GPUs); "
                              "default: the recipe's decode.precision where it has one, else fp32")
 
 

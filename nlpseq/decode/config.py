@@ -22,9 +22,10 @@ class DecodeConfig(Section):
     max_len_a: float = 1.5  # output at most a * source length + b pieces
     max_len_b: int = 10
     dev_beam: int = 1  # beam used for dev BLEU during training (greedy is fast)
-    # Matrix products at inference (translate, evaluate, serve): fp32, or int8 with per-channel weight
-    # scales (torch's dynamic quantization); training and dev evaluation stay fp32.
-    precision: Literal["fp32", "int8"] = "fp32"
+    # Matrix products at inference (translate, evaluate, serve): fp32, int8 with per-channel weight scales
+    # (torch's dynamic quantization), or bf16 (CPUs with AVX512-BF16 or AMX); training and dev evaluation
+    # stay fp32.
+    precision: Literal["fp32", "int8", "bf16"] = "fp32"
     # Vocabulary shortlist (Marian's lexical shortlists): each batch scores only the shortlist_size likeliest
     # target pieces of each of its source pieces (IBM Model 1 over the training corpus, built on first use
     # and kept in the run directory as shortlist.safetensors), the shortlist_frequent commonest target

@@ -159,7 +159,7 @@ class Task:
 def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
              device: str = "cpu", precision: str | None = None) -> tuple[Task, torch.nn.Module]:
     """Open a trained run directory: its task (text layer loaded) and its model in eval mode, at
-    ``precision`` (``fp32`` or ``int8``; None: the recipe's ``decode.precision`` where it has one, else fp32).
+    ``precision`` (``fp32``, ``int8`` or ``bf16``; None: the recipe's ``decode.precision`` where it has one, else fp32).
 
     Raises:
         RunDirError: not a run directory, or one of another task than ``task``.
@@ -171,6 +171,6 @@ def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
     model.load_state_dict(run.load_weights())
     model.to(select_device(device)).eval()
     chosen = precision or getattr(task_obj.recipe.decode, "precision", None) or "fp32"
-    if chosen != "fp32" and next(model.parameters()).device.type != "cpu":
+    if chosen == "int8" and next(model.parameters()).device.type != "cpu":
         raise NlpseqError(f"precision {chosen}: quantized products run on the CPU; load the run with device='cpu'")
     return task_obj, with_precision(model, chosen)
