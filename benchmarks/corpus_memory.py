@@ -8,9 +8,9 @@ the bundled translator recipe on it for ``--steps`` steps in a child process, an
 peak memory: the anonymous part, sampled from /proc, and the whole resident set, which also counts
 pages of the memory-mapped Arrow cache that the kernel reclaims under pressure. Corpora and the encoded cache live in a temporary
 folder that is deleted afterwards (``--keep`` leaves it). The text is streamed into SentencePiece
-(a sample) and into a memory-mapped Arrow file; what still grows with the corpus is one length
-per sentence pair (the bucketing of batches), a few dozen bytes a pair, which the table shows as
-peak memory per million pairs beyond the smallest corpus.
+(a sample) and into a memory-mapped Arrow file, and the batches are built a pool of examples at a
+time from lengths read out of that file (``train.bucket_pool``), so peak anonymous memory should
+not grow with the corpus; the table shows its growth per million pairs beyond the smallest corpus.
 """
 
 from __future__ import annotations

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-import numpy as np
 import torch
 from pydantic import BaseModel, Field, model_validator
 
 from ..config import Section
-from ..data.batching import bucket_by_length, pad_sequences
+from ..data.batching import LengthsInRange, bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
 from ..data.halves import split_half_ref, take_half
@@ -186,12 +185,12 @@ class TranslationTask(Task):
             return ({"src": s, "tgt": t} for s, t in iter_parallel(train_src, train_tgt))
 
         ds = encode_cached(rows, encode, key)
-        # numpy, not Python lists: a corpus of millions of pairs would otherwise hold tens of bytes of
-        # Python integers per pair here, on top of the batcher's own.
-        lengths = ds.data.column("length").to_numpy()
-        keep = np.flatnonzero((lengths > 1) & (lengths <= max_len + 1))
-        if len(keep) < len(lengths):
-            log.info("skipping %d training pairs longer than %d pieces or empty", len(lengths) - len(keep), max_len)
+        # Read from the memory-mapped cache a window at a time: no per-pair list or index is held, so
+        # memory does not grow with the corpus. Pairs out of range read as length 0 and are not trained on.
+        lengths = LengthsInRange(ds.data.column("length"), 2, max_len + 1)
+        skipped = lengths.left_out()
+        if skipped:
+            log.info("skipping %d training pairs longer than %d pieces or empty", skipped, max_len)
 
         alpha, nbest, seed = t.sampling_alpha, t.sampling_nbest, self.recipe.seed
         pairs = None
@@ -200,15 +199,15 @@ class TranslationTask(Task):
 
         def make_batch(idx: list[int]) -> dict:
             if pairs is None:
-                rows = ds[[int(keep[i]) for i in idx]]
+                rows = ds[idx]
                 return self.collate(rows["src"], rows["tgt"])
             # Drawn from the batch itself, so a resumed run draws what the uninterrupted one would have.
             rng = random.Random(zlib.crc32(repr((seed, idx)).encode()))
-            chosen = [pairs[keep[i]] for i in idx]
+            chosen = [pairs[i] for i in idx]
             return self.collate([src_sp.sample_ids(a, alpha, rng, nbest) for a, _ in chosen],
                                 [tgt_sp.sample_ids(b, alpha, rng, nbest) for _, b in chosen])
 
-        return TrainData(lengths[keep].tolist(), make_batch), dev
+        return TrainData(lengths, make_batch), dev
 
     @staticmethod
     def collate(src: list[list[int]], tgt: list[list[int]] | None = None) -> dict:

@@ -17,6 +17,9 @@ class TrainConfig(Section):
     max_minutes: float | None = None  # stop after this much training time (this process's), then evaluate
     batch_tokens: int = 4000  # padded tokens (or tree nodes) per batch
     batch_size: int = 64  # most examples per batch
+    # A training set larger than this is bucketed a pool of this many examples at a time (memory
+    # stays flat with corpus size); a smaller one is bucketed whole.
+    bucket_pool: int = Field(262_144, ge=1_000)
     bptt: int | None = None  # truncated BPTT: steps per chunk of batch_size parallel streams (language models)
     accumulate: int = 1  # micro-batches per optimizer step
     optimizer: Literal["adam", "adamw", "adagrad", "sgd"] = "adam"

@@ -15,6 +15,7 @@ from typing import Sequence
 import torch
 import torch.distributed as dist
 
+from ..data.batching import EpochBatches, Share
 from ..errors import RecipeError
 
 
@@ -55,15 +56,16 @@ class Distributed:
         if self.enabled:
             dist.barrier()
 
-    def shard(self, batches: Sequence[list[int]]) -> list[list[int]]:
-        """This rank's share of the global batch list: every ``world``-th batch from ``rank``.
+    def shard(self, batches: "Sequence[list[int]] | EpochBatches", start: int = 0) -> Share:
+        """This rank's share of the global batches from position ``start``: every ``world``-th one
+        from ``start + rank``, built as the loop reaches them.
 
-        The list is cut to a multiple of ``world`` so every rank takes the same number of steps
-        (a collective with a missing rank would hang); the global list itself depends only on
-        the seed and the epoch, so a run resumed with another number of processes continues it.
+        The batches left are cut to a multiple of ``world`` so every rank takes the same number of
+        steps (a collective with a missing rank would hang); the global batches themselves depend
+        only on the seed and the epoch, so a run resumed with another number of processes continues them.
         """
-        usable = len(batches) - len(batches) % self.world
-        return list(batches[self.rank : usable : self.world])
+        left = len(batches) - start
+        return Share(batches, start + self.rank, left // self.world, self.world)
 
     def sum(self, *values: float) -> list[float]:
         """Each value summed over the ranks."""

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..contracts import CarriesState
-from ..data.batching import bucket_by_length, to_device
+from ..data.batching import EpochBatches, LengthSource, Share, to_device
 from ..errors import RecipeError
 from ..faults import kill_point
 from ..run import INFO, TENSORBOARD, WEIGHTS, RunDir
@@ -40,9 +40,13 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class TrainData:
-    """What the trainer needs of a training set: its size, per-example lengths and a batch builder."""
+    """What the trainer needs of a training set: its size, per-example lengths and a batch builder.
 
-    lengths: Sequence[int]
+    ``lengths`` may be read a window at a time (:class:`~nlpseq.data.batching.LengthSource`), so a
+    corpus larger than memory need not hold them; a length of 0 leaves an example out of training.
+    """
+
+    lengths: Sequence[int] | LengthSource
     make_batch: Callable[[list[int]], dict[str, Any]]  # example indices -> batch of tensors
 
 
@@ -325,23 +329,23 @@ class Trainer:
             keep_freed_memory()
         self.model.train()
 
-    def _epoch_batches_left(self, data: TrainData) -> list[list[int]]:
+    def _epoch_batches_left(self, data: TrainData) -> Share:
         """This rank's micro-batches of the current epoch not yet consumed (all of them at its start)."""
         cfg, p = self.cfg, self.progress
         # The global batch list depends on the seed and epoch only; each rank takes its share.
         if cfg.bptt:  # consecutive chunks of the same streams, in order: the state flows between them
             batches = [[i] for i in range(len(data.lengths))]
         else:
-            batches = bucket_by_length(data.lengths, cfg.batch_tokens, cfg.batch_size, True,
-                                       self.seed * 100_003 + p.epoch)
+            batches = EpochBatches(data.lengths, cfg.batch_tokens, cfg.batch_size, self.seed * 100_003 + p.epoch,
+                                   cfg.bucket_pool)
         if cfg.adagrad_reset and p.epoch and p.epoch % cfg.adagrad_reset == 0 and p.batch_in_epoch == 0:
             reset_adagrad(self.optimizer)  # at the epoch's start only: a resumed epoch was reset already
-        todo = self.dist.shard(batches[p.batch_in_epoch :])
+        todo = self.dist.shard(batches, p.batch_in_epoch)
         self._epoch_batches = p.batch_in_epoch + len(todo) * self.dist.world  # the global position the epoch ends at
         self.schedule.refresh()  # a resumed budget schedule learns only now how long its epoch is
         return todo
 
-    def _train_epoch(self, data: TrainData, todo: list[list[int]]) -> None:
+    def _train_epoch(self, data: TrainData, todo: Share) -> None:
         """The micro-batches of one epoch: forward, backward, a step every ``accumulate`` of them, and
         after each step the logging, limits, evaluations and checkpoints (:meth:`_after_step`)."""
         from tqdm import tqdm

@@ -92,11 +92,12 @@ def test_distributed_resume_matches_an_uninterrupted_run(runs, tmp_path):
 
 def test_shards_are_disjoint_equal_and_cover_the_usable_batches():
     batches = [[i] for i in range(11)]
-    shards = [Distributed(r, 3).shard(batches) for r in range(3)]
+    shards = [list(Distributed(r, 3).shard(batches)) for r in range(3)]
     assert [len(s) for s in shards] == [3, 3, 3]
     seen = sorted(i for s in shards for b in s for i in b)
     assert seen == list(range(9))
-    assert Distributed(0, 1).shard(batches) == batches
+    assert list(Distributed(0, 1).shard(batches)) == batches
+    assert list(Distributed(1, 2).shard(batches, start=4)) == [[5], [7], [9]]
 
 
 def _free_port() -> int:
