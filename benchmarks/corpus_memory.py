@@ -108,9 +108,12 @@ def main() -> None:
             on_disk = sum(f.stat().st_size for f in folder.glob("train.*"))
             row = {"corpus_gb": on_disk / 2**30, "pairs": pairs, "write_seconds": written,
                    **train_peak_rss(folder / "train", folder / "run", args.steps, folder / "cache")}
+            encoded = (folder / "cache" / "datasets").glob("*.arrow")
+            row["encoded_cache_gb"] = sum(f.stat().st_size for f in encoded) / 2**30
             rows.append(row)
             print(f"{on_disk / 2**30:6.2f} GB  {pairs:>11,} pairs  peak anonymous {row['peak_anon_mib']:6.0f} MiB  "
-                  f"peak file-backed {row['peak_file_mib']:6.0f} MiB  (peak RSS, wait4: {row['peak_rss_mib']:.0f} MiB; "
+                  f"peak file-backed {row['peak_file_mib']:6.0f} MiB  encoded cache {row['encoded_cache_gb']:5.1f} GB  "
+                  f"(peak RSS, wait4: {row['peak_rss_mib']:.0f} MiB; "
                   f"{row['train_seconds']:.0f} s to prepare and train {args.steps} steps)", flush=True)
             if not args.keep:
                 shutil.rmtree(folder)

@@ -28,14 +28,15 @@ def file_digest(path) -> str:
 
 
 def encode_cached(columns: dict[str, list] | Callable[[], Iterator[dict[str, Any]]],
-                  encode: Callable[[dict[str, list]], dict[str, list]], key: str):
+                  encode: Callable[[dict[str, list]], dict[str, list]], key: str, features: Any = None):
     """A ``datasets.Dataset`` of ``encode`` mapped over ``columns``, cached on disk under ``key``.
 
     ``columns`` is either in-memory columns or a function returning an iterator of rows: rows
     stream into an Arrow file on disk, so a corpus larger than memory never becomes Python
     lists. ``key`` must change whenever the input or the encoding changes (use
     :func:`fingerprint`); with the same key the cached Arrow file is memory-mapped and the
-    corpus is not read at all.
+    corpus is not read at all. ``features`` (``datasets.Features``) fixes the stored column types,
+    such as 32-bit ids where the inferred type would be 64-bit; it must be part of ``key``.
 
     Returns:
         A memory-mapped ``datasets.Dataset`` holding only the columns ``encode`` returns.
@@ -63,4 +64,5 @@ def encode_cached(columns: dict[str, list] | Callable[[], Iterator[dict[str, Any
         cache_file_name=str(cached),
         load_from_cache_file=True,
         new_fingerprint=key,
+        features=features,
     )
