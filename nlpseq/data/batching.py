@@ -95,13 +95,13 @@ class EpochBatches:
     """One training epoch's batches: lists of example indices, in the order they are trained on.
 
     A training set of at most ``pool`` examples is bucketed whole by :func:`bucket_by_length`.
-    A larger one is cut into runs of :data:`CHUNK` consecutive examples whose order is shuffled,
-    and those are grouped into pools of ``pool`` examples; each pool is bucketed and shuffled on
-    its own, when the epoch reaches it. Only one pool's indices and lengths are ever held, so
-    memory does not grow with the corpus (the lengths are read a window at a time from
-    ``lengths``, which may be a memory-mapped column). The batches depend only on the lengths,
-    the budgets and ``seed``: an interrupted epoch resumes at the same batch, and skipping to
-    it skips whole pools without building them.
+    A larger one is cut into runs of :data:`CHUNK` consecutive examples (fewer when ``pool`` is
+    smaller) whose order is shuffled, and those are grouped into pools of ``pool`` examples; each
+    pool is bucketed and shuffled on its own, when the epoch reaches it. Only one pool's indices
+    and lengths are ever held, so memory does not grow with the corpus (the lengths are read a
+    window at a time from ``lengths``, which may be a memory-mapped column). The batches depend
+    only on the lengths, the budgets and ``seed``: an interrupted epoch resumes at the same batch,
+    and skipping to it skips whole pools without building them.
 
     Examples of length 0 are left out: that is how a task marks examples it does not train on
     without a second index over the corpus.
@@ -117,8 +117,9 @@ class EpochBatches:
             self._counts = [len(self._whole)]
         else:
             self._whole = None
-            order = np.random.default_rng(seed).permutation(-(-n // CHUNK))
-            per_pool = max(pool // CHUNK, 1)
+            self.chunk = min(CHUNK, pool)
+            order = np.random.default_rng(seed).permutation(-(-n // self.chunk))
+            per_pool = pool // self.chunk
             self._pools = [order[i : i + per_pool] for i in range(0, len(order), per_pool)]
             # Counted up front: every rank must know how many steps the epoch has before the first.
             self._counts = [len(self._pool(k)) for k in range(len(self._pools))]
@@ -136,7 +137,8 @@ class EpochBatches:
 
     def _pool(self, k: int) -> list[list[int]]:
         n = len(self.lengths)
-        index = np.concatenate([np.arange(c * CHUNK, min((c + 1) * CHUNK, n)) for c in np.sort(self._pools[k])])
+        c = self.chunk
+        index = np.concatenate([np.arange(i * c, min((i + 1) * c, n)) for i in np.sort(self._pools[k])])
         return self._bucket(index, self.seed * 1_000_003 + k)
 
     def iter_from(self, start: int) -> Iterator[list[int]]:

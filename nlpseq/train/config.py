@@ -19,7 +19,7 @@ class TrainConfig(Section):
     batch_size: int = 64  # most examples per batch
     # A training set larger than this is bucketed a pool of this many examples at a time (memory
     # stays flat with corpus size); a smaller one is bucketed whole.
-    bucket_pool: int = Field(262_144, ge=1_000)
+    bucket_pool: int = Field(262_144, ge=16)
     bptt: int | None = None  # truncated BPTT: steps per chunk of batch_size parallel streams (language models)
     accumulate: int = 1  # micro-batches per optimizer step
     optimizer: Literal["adam", "adamw", "adagrad", "sgd"] = "adam"
