@@ -38,11 +38,15 @@ SHORTLIST = "shortlist.safetensors"  # the lexical table of a run, built on firs
 SHORTLIST_PAIRS = 200_000  # training pairs sampled for it: IBM Model 1 holds every pair's links in memory
 
 
-def _pair_features() -> Any:
-    """Stored types of an encoded training pair: 32-bit ids, half the disk of the 64-bit default."""
+def _pair_features(with_text: bool = False) -> Any:
+    """Stored types of an encoded training pair: 32-bit ids, half the disk of the 64-bit default;
+    ``with_text`` keeps the raw lines too, for subword sampling, which segments them anew each draw."""
     from datasets import Features, Sequence, Value
 
-    return Features({"src": Sequence(Value("int32")), "tgt": Sequence(Value("int32")), "length": Value("int32")})
+    cols = {"src": Sequence(Value("int32")), "tgt": Sequence(Value("int32")), "length": Value("int32")}
+    if with_text:
+        cols.update(src_text=Value("string"), tgt_text=Value("string"))
+    return Features(cols)
 
 
 def pair_lengths(src: list[list[int]], tgt: list[list[int]]) -> list[int]:
@@ -179,19 +183,25 @@ class TranslationTask(Task):
             self.tgt_sp.save(tgt_path)
         src_vocab, tgt_vocab = self.src_sp.vocab(), self.tgt_sp.vocab()
         src_sp, tgt_sp, max_len = self.src_sp, self.tgt_sp, d.max_train_len
+        alpha, nbest, seed = t.sampling_alpha, t.sampling_nbest, self.recipe.seed
+        with_text = alpha is not None
 
         def encode(batch: dict[str, list]) -> dict[str, list]:
             src = [src_vocab.encode(src_sp.tokenize(s)) for s in batch["src"]]
             tgt = [tgt_vocab.encode(tgt_sp.tokenize(s)) for s in batch["tgt"]]
-            return {"src": src, "tgt": tgt, "length": pair_lengths(src, tgt)}
+            out = {"src": src, "tgt": tgt, "length": pair_lengths(src, tgt)}
+            if with_text:
+                out.update(src_text=batch["src"], tgt_text=batch["tgt"])
+            return out
 
         key = fingerprint("translation", [file_digest(p) for p in (train_src, train_tgt)], d.model_dump(),
-                          fingerprint(src_sp.model_proto.hex()), fingerprint(tgt_sp.model_proto.hex()), "int32")
+                          fingerprint(src_sp.model_proto.hex()), fingerprint(tgt_sp.model_proto.hex()), "int32",
+                          *(["text"] if with_text else []))
 
         def rows() -> Iterator[dict[str, str]]:
             return ({"src": s, "tgt": t} for s, t in iter_parallel(train_src, train_tgt))
 
-        ds = encode_cached(rows, encode, key, _pair_features())
+        ds = encode_cached(rows, encode, key, _pair_features(with_text))
         # Read from the memory-mapped cache a window at a time: no per-pair list or index is held, so
         # memory does not grow with the corpus. Pairs out of range read as length 0 and are not trained on.
         lengths = LengthsInRange(ds.data.column("length"), 2, max_len + 1)
@@ -199,18 +209,15 @@ class TranslationTask(Task):
         if skipped:
             log.info("skipping %d training pairs longer than %d pieces or empty", skipped, max_len)
 
-        alpha, nbest, seed = t.sampling_alpha, t.sampling_nbest, self.recipe.seed
-        pairs = None
-        if alpha is not None:  # buckets keep the best segmentation's lengths; a drawn one is a little longer
-            pairs = read_parallel(train_src, train_tgt)
-
         def make_batch(idx: list[int]) -> dict:
-            if pairs is None:
+            if not with_text:
                 rows = ds[idx]
                 return self.collate(rows["src"], rows["tgt"])
-            # Drawn from the batch itself, so a resumed run draws what the uninterrupted one would have.
+            # Buckets keep the best segmentation's lengths (a drawn one is a little longer). Drawn from
+            # the batch itself, so a resumed run draws what the uninterrupted one would have.
+            rows = ds.select_columns(["src_text", "tgt_text"])[idx]
             rng = random.Random(zlib.crc32(repr((seed, idx)).encode()))
-            chosen = [pairs[i] for i in idx]
+            chosen = list(zip(rows["src_text"], rows["tgt_text"]))
             return self.collate([src_sp.sample_ids(a, alpha, rng, nbest) for a, _ in chosen],
                                 [tgt_sp.sample_ids(b, alpha, rng, nbest) for _, b in chosen])
 

@@ -289,11 +289,18 @@ def test_subword_sampling_draws_fresh_segmentations_the_same_way_every_run(tmp_p
     from nlpseq.registry import TASKS
     from nlpseq.run import RunDir
 
+    tasks = {}
+
     def batches(name: str, *overrides: str) -> list[dict]:
         recipe = load_recipe(RECIPE, list(overrides))
-        train, _ = TASKS.get("translation")(recipe, RunDir(tmp_path / name)).prepare()
+        tasks[name] = TASKS.get("translation")(recipe, RunDir(tmp_path / name))
+        train, _ = tasks[name].prepare()
         idx = list(range(12))
         return [train.make_batch(idx), train.make_batch(idx[::-1])]
+
+    def texts(name: str, ids: torch.Tensor) -> list[str]:
+        sp = tasks[name].src_sp
+        return [sp.detokenize(sp.vocab().decode(row.tolist())) for row in ids]
 
     plain = batches("plain")
     sampled = batches("a", "text.sampling_alpha=0.1")
@@ -303,6 +310,9 @@ def test_subword_sampling_draws_fresh_segmentations_the_same_way_every_run(tmp_p
     assert not torch.equal(plain[0]["src"], sampled[0]["src"])
     assert not torch.equal(plain[0]["tgt_out"], sampled[0]["tgt_out"])
     assert plain[0]["src"].shape[0] == sampled[0]["src"].shape[0] == 12
+    # Another segmentation of the same sentences, read by row id from the cache.
+    assert texts("a", sampled[0]["src"]) == texts("plain", plain[0]["src"])
+    assert texts("a", sampled[1]["src"]) == texts("plain", plain[1]["src"])
     # The same sentences in another batch are drawn afresh.
     assert not torch.equal(sampled[0]["src"].flip(0), sampled[1]["src"])
     with pytest.raises(RecipeError, match="unigram"):
