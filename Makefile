@@ -24,11 +24,12 @@ browser:
 demo: setup
 	$(BIN)/python -m nlpseq.demo
 
+# Two workers, each test file on one of them (the files share their trained runs within a worker).
 test: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 test-all: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # On a machine with a CUDA GPU and the Multi30k corpus (NLPSEQ_DATA): fp32 against AMP on the main recipe.
 gpu-check: setup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,11 +58,28 @@ TINY_FAST = ["--set", "train.epochs=3", "--set", "train.threads=1", "--set", "tr
 
 
 def train_once(tmp_path_factory, recipe: Path, name: str, *sets: str) -> Path:
-    """Train ``recipe`` (single-threaded, no tensorboard) into a fresh temporary run directory."""
-    out = tmp_path_factory.mktemp(name) / name
-    res = run_cli("train", str(recipe), "--out", str(out), "--set", "train.threads=1",
-                  "--set", "train.tensorboard=false", *sets)
-    assert res.returncode == 0, res.stderr
+    """Train ``recipe`` (single-threaded, no tensorboard) into a fresh temporary run directory.
+
+    Under pytest-xdist the workers share it: the first to ask trains it while the others wait on a
+    lock, so a session fixture costs one training, not one per worker (its users only read it).
+    """
+    args = ["train", str(recipe), "--set", "train.threads=1", "--set", "train.tensorboard=false", *sets]
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp(name) / name
+        res = run_cli(*args, "--out", str(out))
+        assert res.returncode == 0, res.stderr
+        return out
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "shared_runs"
+    shared.mkdir(exist_ok=True)
+    out, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)  # what a failed try left
+            res = run_cli(*args, "--out", str(out))
+            assert res.returncode == 0, res.stderr
+            done.touch()
     return out
 
 

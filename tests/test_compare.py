@@ -7,7 +7,7 @@ from nlpseq.experiments.table import rows
 from .conftest import ROOT, run_cli
 
 RECIPE = ROOT / "recipes" / "trees" / "tiny_rntn.yaml"
-FAST = ["--set", "train.epochs=2", "--set", "train.tensorboard=false", "--set", "train.progress=false"]
+FAST = ["--set", "train.epochs=1", "--set", "train.tensorboard=false", "--set", "train.progress=false"]
 
 
 def test_compare_trains_every_configuration_and_seed_and_reports_statistics(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from typing import Any, Callable, Iterator
 
 from .corpora import cache_dir
@@ -52,11 +53,12 @@ def encode_cached(columns: dict[str, list] | Callable[[], Iterator[dict[str, Any
             return datasets.Dataset.from_file(str(cached))
         except Exception:  # a damaged cache file is rebuilt, never trusted
             cached.unlink()
+    raw_dir = folder / "raw" / key
     if callable(columns):
-        raw = datasets.Dataset.from_generator(columns, cache_dir=str(folder / "raw"), fingerprint=f"raw-{key}")
+        raw = datasets.Dataset.from_generator(columns, cache_dir=str(raw_dir), fingerprint=f"raw-{key}")
     else:
         raw = datasets.Dataset.from_dict(columns)
-    return raw.map(
+    encoded = raw.map(
         encode,
         batched=True,
         batch_size=2000,
@@ -66,3 +68,8 @@ def encode_cached(columns: dict[str, list] | Callable[[], Iterator[dict[str, Any
         new_fingerprint=key,
         features=features,
     )
+    # The streamed text's Arrow copy is as large as the corpus and is never read again once the
+    # encoded file is whole; an interrupted encoding keeps it for the next try.
+    del raw
+    shutil.rmtree(raw_dir, ignore_errors=True)
+    return encoded
