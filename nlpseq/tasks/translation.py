@@ -209,13 +209,15 @@ class TranslationTask(Task):
         if skipped:
             log.info("skipping %d training pairs longer than %d pieces or empty", skipped, max_len)
 
+        lines = ds.select_columns(["src_text", "tgt_text"]) if with_text else None
+
         def make_batch(idx: list[int]) -> dict:
-            if not with_text:
+            if lines is None:
                 rows = ds[idx]
                 return self.collate(rows["src"], rows["tgt"])
             # Buckets keep the best segmentation's lengths (a drawn one is a little longer). Drawn from
             # the batch itself, so a resumed run draws what the uninterrupted one would have.
-            rows = ds.select_columns(["src_text", "tgt_text"])[idx]
+            rows = lines[idx]
             rng = random.Random(zlib.crc32(repr((seed, idx)).encode()))
             chosen = list(zip(rows["src_text"], rows["tgt_text"]))
             return self.collate([src_sp.sample_ids(a, alpha, rng, nbest) for a, _ in chosen],

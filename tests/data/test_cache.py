@@ -29,7 +29,7 @@ def test_streamed_rows_encode_like_columns_and_hit_the_cache(tmp_path, monkeypat
     assert len(calls) == 1  # the second call memory-maps the cached Arrow file without reading the corpus
     # Only the encoded files stay: the streamed text's own Arrow copy is gone once they are whole.
     assert not list((tmp_path / "cache").rglob("raw/*"))
-    assert sorted(p.suffix for p in (tmp_path / "cache").rglob("*.arrow")) == [".arrow", ".arrow"]
+    assert len(list((tmp_path / "cache").rglob("*.arrow"))) == 2
 
 
 def test_iter_parallel_streams_and_checks_alignment(tmp_path):
