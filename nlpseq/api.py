@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
-from .errors import NlpseqError
+from .errors import NlpseqError, check_unicode
 from .recipe import Recipe
 from .registry import MODELS, TASKS
 from .run import RECIPE, RunDir
@@ -41,6 +41,8 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
         # scheduler's retry, the same command typed again) continues it rather than being refused.
         log.warning("%s holds a checkpoint of this recipe: resuming it", out)
         resume = True
+    if resume and (Path(out) / RECIPE).is_file():
+        check_resumed_recipe(recipe, RunDir(out))
     run = RunDir(out)
     found = set(os.listdir(out)) if os.path.isdir(out) else None
     if dist.is_main:  # refusing another run's folder happens here, outside the clean-up below
@@ -65,6 +67,37 @@ def train(recipe: Recipe, out: str | os.PathLike, resume: bool = False) -> RunDi
             raise NlpseqError(f"rank {dist.rank}: {why}: {str(exc).splitlines()[0][:160]}") from None
         raise
     return run
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested recipe as {dotted key: value}."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix[:-1]: tree}
+    out: dict[str, Any] = {}
+    for key, sub in tree.items():
+        out.update(_flat(sub, f"{prefix}{key}."))
+    return out
+
+
+def check_resumed_recipe(recipe: Recipe, run: RunDir) -> None:
+    """A resumed run continues with its own recipe; refuse settings that differ from it (a ``--set``, or
+    another recipe file), which would otherwise be dropped without a word.
+
+    Raises:
+        RecipeError: names the first setting that differs, with both values.
+    """
+    from .errors import RecipeError
+    from .recipe import build_recipe
+
+    saved = _flat(build_recipe(run.recipe_tree(), str(run / RECIPE)).to_dict())
+    given = _flat(recipe.to_dict())
+    differ = [k for k in {**saved, **given} if saved.get(k) != given.get(k)]
+    if differ:
+        key = differ[0]
+        raise RecipeError(f"--resume continues {run.path} with the recipe it was started with; {key} differs "
+                          f"(given {given.get(key)!r}, the run's {saved.get(key)!r}"
+                          f"{f', and {len(differ) - 1} more' if len(differ) > 1 else ''}): drop the --set, or "
+                          "train into a new --out")
 
 
 def same_run_with_checkpoint(out: str | os.PathLike, recipe: Recipe) -> bool:
@@ -124,6 +157,8 @@ class Pipeline:
 
     def __call__(self, inputs: Any, **options: Any) -> list[dict[str, Any]]:
         checked = self.task.answer_options({**self.options, **options})
+        for i, x in enumerate([inputs] if isinstance(inputs, str) else inputs if isinstance(inputs, list) else []):
+            check_unicode(x, f"input {i}")
         return self.task.answer(self.model, inputs, **self.resources, **checked)
 
     @property

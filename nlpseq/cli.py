@@ -4,14 +4,19 @@ and a verb for every task that declares one (``Task.verb``, such as ``forecast``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import itertools
 import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Iterator
 
+from .bounds import MAX_BEAM, MAX_RESAMPLES
 from .errors import InputError, NlpseqError
 
 
@@ -66,7 +71,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     else:
         train_dev, report = None, [dev or ""]  # "": the task's own dev set
     report = args.data or report
-    for flag, value in (("--jobs", args.jobs), ("--threads", args.threads), ("--resamples", args.resamples)):
+    # Every data set is read once before anything trains: a bad reference fails in a second, not after the runs.
+    from .registry import TASKS
+    from .run import RunDir
+
+    checker = TASKS.get(recipes[0].task)(recipes[0], RunDir(Path(args.out or ".") / ".unused"))
+    for ref in dict.fromkeys([*report, *([train_dev] if train_dev else [])]):
+        checker.check_eval_data(ref or None)
+    for flag, value in (("--jobs", args.jobs), ("--threads", args.threads)):
         if value is not None and value < 1:
             raise NlpseqError(f"{flag} {value}: at least 1")
     out = Path(args.out or Path("runs") / f"compare_{Path(args.recipe).stem}")
@@ -124,8 +136,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         options["parser"] = load_run(options["parser"], "parsing")
     data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
     plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
-    if args.bootstrap is not None and args.bootstrap < 1:
-        raise NlpseqError(f"--bootstrap {args.bootstrap}: at least 1 resample")
     t0 = time.perf_counter()
     if args.bootstrap or args.save_items:
         from .metrics.resampling import bootstrap_interval
@@ -220,13 +230,11 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     _apply_decode_options(task, args)
     pipe = Pipeline(task, model, beam=args.beam, n_best=args.n_best)
 
-    def emit(sentences: list[str]) -> None:
-        for s, ans in zip(sentences, pipe(sentences)):
-            if args.n_best > 1:
-                print(json.dumps({"source": s, "n_best": ans["n_best"]}, ensure_ascii=False))
-            else:
-                print(ans["translation"])
-        sys.stdout.flush()
+    def answer(sentences: list[str]) -> list[str]:
+        if args.n_best > 1:
+            return [json.dumps({"source": s, "n_best": a["n_best"]}, ensure_ascii=False)
+                    for s, a in zip(sentences, pipe(sentences))]
+        return [a["translation"] for a in pipe(sentences)]
 
     if args.plot_attention:
         first = (args.texts or [None])[0]
@@ -235,9 +243,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         from .plots import plot_attention
 
         plot_attention(pipe([first], n_best=1, attention=True)[0]["attention"], args.plot_attention)
-    for block in _input_blocks(args):
-        emit(block)
-    return 0
+    return _answer_lines(args, answer)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -250,20 +256,65 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _input_blocks(args: argparse.Namespace, size: int = 256):
-    """The inputs of a verb in blocks: the arguments, or ``--input FILE`` in blocks of ``size``
-    (printed as each is done), or standard input line by line (each answered as soon as it is read)."""
-    if args.texts:
-        yield args.texts
-    elif getattr(args, "input", None):
-        from .fileio import read_lines
+def _numbered_lines(args: argparse.Namespace) -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, text, None) for each line of ``--input FILE`` or of standard input, read as bytes and
+    decoded here, so that a line that is not UTF-8 is (line number, None, what is wrong) and not the end."""
+    path = getattr(args, "input", None)
+    try:
+        stream = open(path, "rb") if path else contextlib.nullcontext(sys.stdin.buffer)
+    except OSError as exc:
+        raise NlpseqError(f"--input {path}: {exc.strerror.lower()}") from None
+    with stream as stream:
+        for n, raw in enumerate(stream, 1):
+            try:
+                yield n, raw.decode("utf-8").rstrip("\n").rstrip("\r"), None
+            except UnicodeDecodeError as exc:
+                yield n, None, f"line {n}: not UTF-8 text (byte {exc.start + 1} is 0x{raw[exc.start]:02x})"
 
-        lines = read_lines(args.input)
-        for i in range(0, len(lines), size):
-            yield lines[i : i + size]
-    else:
-        for line in sys.stdin:
-            yield [line.rstrip("\n")]
+
+def _at_line(exc: InputError, n: int) -> str:
+    """A pipeline error about input 0 of a one-line call, told of the line it came from."""
+    message = re.sub(r"^(input|text) 0\b:? ?", "", str(exc))
+    return f"line {n}: {message}"
+
+
+def _answer_lines(args: argparse.Namespace, answer: Callable[[list[str]], list[str]],
+                  failed: Callable[[str], str] = lambda error: "", block: int = 256) -> int:
+    """Print ``answer(texts)`` for the verb's inputs, one output line per input line.
+
+    Arguments are answered together, and an error ends the command. Lines of ``--input FILE`` are
+    answered in blocks of ``block`` (printed as each is done), those of standard input one by one as
+    soon as each is read; a line that is refused (not UTF-8, empty, too long) gets its error on stderr,
+    naming its line, and ``failed(error)`` as its output line, and the rest go on. Returns the exit
+    status: 2 when a line was refused.
+    """
+    if args.texts:
+        print("\n".join(answer(list(args.texts))), flush=True)
+        return 0
+    refused = 0
+
+    def one(n: int, text: str | None, error: str | None) -> str:
+        nonlocal refused
+        if error is None:
+            try:
+                return answer([text])[0]
+            except InputError as exc:
+                error = _at_line(exc, n)
+        refused += 1
+        print(f"nlpseq: error: {error}", file=sys.stderr, flush=True)
+        return failed(error)
+
+    lines = _numbered_lines(args)
+    size = block if getattr(args, "input", None) else 1
+    while chunk := list(itertools.islice(lines, size)):
+        if len(chunk) > 1 and all(error is None for _, _, error in chunk):
+            try:
+                print("\n".join(answer([text for _, text, _ in chunk])), flush=True)
+                continue
+            except InputError:  # answered line by line, to name the bad one and keep the others
+                pass
+        print("\n".join(one(*line) for line in chunk), flush=True)
+    return 2 if refused else 0
 
 
 def _cmd_sentiment(args: argparse.Namespace) -> int:
@@ -283,14 +334,8 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
 
             render_tree(answers[0]["tree"], args.render)
         return 0
-    for line in sys.stdin:  # streamed: one answer per input line, as soon as it is read
-        text = line.rstrip("\n")
-        if not text.strip():
-            print(json.dumps({"error": "empty line"}))
-        else:
-            print(json.dumps(pipe(text)[0], ensure_ascii=False))
-        sys.stdout.flush()
-    return 0
+    return _answer_lines(args, lambda texts: [json.dumps(a, ensure_ascii=False) for a in pipe(texts)],
+                         lambda error: json.dumps({"error": error}, ensure_ascii=False))
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
@@ -299,31 +344,13 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     task, model = load_run(args.run, "parsing")
     pipe = Pipeline(task, model, decode=args.decode)
 
-    def emit(sentences: list[str]) -> list[dict]:
-        answers = pipe(sentences)
-        for ans in answers:
-            print(json.dumps(ans, ensure_ascii=False) if args.json else task.show(ans))
-        sys.stdout.flush()
-        return answers
+    if args.texts and args.render:
+        from .render import render_tree
 
-    if args.texts:
-        answers = emit(args.texts)
-        if args.render:
-            from .render import render_tree
-
-            render_tree(answers[0]["tree"], args.render)
-        return 0
-    failed = 0
-    for n, line in enumerate(sys.stdin, 1):  # streamed: one tree per line, printed as soon as it is parsed
-        try:
-            task.words(line.rstrip("\n"), f"line {n}:")  # checked here, so the error names the line
-        except InputError as exc:  # one bad line does not end the stream; its output line stays, empty
-            failed += 1
-            print(f"nlpseq: error: {exc}", file=sys.stderr)
-            print(json.dumps({"error": str(exc)}) if args.json else "", flush=True)
-            continue
-        emit([line.rstrip("\n")])
-    return 2 if failed else 0
+        render_tree(pipe(args.texts[:1])[0]["tree"], args.render)
+    return _answer_lines(args, lambda texts: [json.dumps(a, ensure_ascii=False) if args.json else task.show(a)
+                                              for a in pipe(texts)],
+                         lambda error: json.dumps({"error": error}) if args.json else "")
 
 
 def _cmd_answer(args: argparse.Namespace) -> int:
@@ -340,19 +367,7 @@ def _cmd_answer(args: argparse.Namespace) -> int:
     if refused:
         raise NlpseqError(f"--{refused[0].replace('_', '-')}: {args.run} is a {task.name} run, which does not take it")
     pipe = Pipeline(task, model, **given)
-    failed = 0
-    for block in _input_blocks(args):
-        try:
-            inputs = [_parse_input(task, x) for x in block]
-            lines = [task.show(a) for a in pipe(inputs)]
-        except InputError as exc:
-            if len(block) > 1 or args.texts:
-                raise
-            failed += 1
-            print(f"nlpseq: error: {exc}", file=sys.stderr)
-            lines = [""]
-        print("\n".join(lines), flush=True)
-    return 2 if failed else 0
+    return _answer_lines(args, lambda texts: [task.show(a) for a in pipe([_parse_input(task, x) for x in texts])])
 
 
 def _parse_input(task, text: str):
@@ -426,7 +441,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                           "or --translate RUN_DIR")
     if args.parser and not args.sentiment:
         raise NlpseqError("nlpseq serve: --parser parses text for the --sentiment tree model; give that too")
-    limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if f.name != "batching"},
+    limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if f.metadata},
                     batching=not args.no_batching)
     # The HTTP layer needs a core of its own: torch threads spinning on every core stall the event
     # loop, and under load the batches then wait for requests it has not yet read.
@@ -456,7 +471,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
         uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=args.log_level == "debug", timeout_graceful_shutdown=limits.shutdown_grace_s)
+                    access_log=args.log_level == "debug", timeout_graceful_shutdown=limits.shutdown_grace_s,
+                    limit_concurrency=limits.max_connections)
     finally:
         for m in models.values():
             if m.close is not None:
@@ -539,7 +555,8 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     c.add_argument("--split-half", action="store_true",
                    help="select weights on half A of the recipe's dev set; report on half B (and A, to show the bias)")
     c.add_argument("--data", action="append", help="score on this data instead (repeatable)")
-    c.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the paired tests")
+    c.add_argument("--resamples", type=_whole_number(1, MAX_RESAMPLES), default=1000,
+                   help="bootstrap resamples for the paired tests")
     c.set_defaults(func=_cmd_compare)
 
     e = sub.add_parser("evaluate", help="score a run on a data set")
@@ -549,9 +566,10 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     e.add_argument("--baseline", action="append", choices=["vader"], help="also score a baseline")
     e.add_argument("--src", help="translation: source file (with --ref), instead of --data")
     e.add_argument("--ref", help="translation: reference file")
-    e.add_argument("--beam", type=int, help="translation: beam size (1 = greedy; default: the recipe's)")
+    e.add_argument("--beam", type=_whole_number(1, MAX_BEAM),
+                   help="translation: beam size (1 = greedy; default: the recipe's)")
     _decode_arguments(e, "translation: ")
-    e.add_argument("--bootstrap", type=int, metavar="N",
+    e.add_argument("--bootstrap", type=_whole_number(1, MAX_RESAMPLES), metavar="N",
                    help="print a 95%% bootstrap confidence interval beside every metric, from N resamples of the items")
     e.add_argument("--save-items", metavar="FILE.npz",
                    help="write per-item metric statistics (nlpseq compare reads them)")
@@ -581,9 +599,10 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     tr.add_argument("run")
     tr.add_argument("texts", nargs="*", help="sentences to translate")
     tr.add_argument("--input", help="a file of sentences, one per line")
-    tr.add_argument("--beam", type=int, help="beam size (1 = greedy; default: the recipe's)")
+    tr.add_argument("--beam", type=_whole_number(1, MAX_BEAM), help="beam size (1 = greedy; default: the recipe's)")
     _decode_arguments(tr)
-    tr.add_argument("--n-best", type=int, default=1, help="print the K best translations as JSON lines")
+    tr.add_argument("--n-best", type=_whole_number(1, MAX_BEAM), default=1,
+                    help="print the K best translations as JSON lines")
     tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
     _precision_argument(tr)
     tr.set_defaults(func=_cmd_translate)
@@ -615,21 +634,10 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--threads", type=int,
                     help="torch threads for each model (default: one core fewer than the machine has, at least 1)")
-    limits = Limits()
-    for flag, name, kind, text in (("--max-texts", "max_texts", int, "texts per request"),
-                                   ("--max-chars", "max_chars", int, "characters per text"),
-                                   ("--max-body-bytes", "max_body_bytes", int, "request body size in bytes"),
-                                   ("--max-beam", "max_beam", int, "largest beam a request may ask"),
-                                   ("--timeout", "timeout_s", float, "seconds before a request gets 503"),
-                                   ("--max-batch", "max_batch", int, "texts per model call across requests"),
-                                   ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill, in ms"),
-                                   ("--max-queue", "max_queue", int,
-                                    "requests waiting per model; one more gets 429 with Retry-After at once"),
-                                   ("--shutdown-grace", "shutdown_grace_s", float,
-                                    "seconds SIGTERM leaves in-flight requests to finish"),
-                                   ("--max-restarts", "max_restarts", int, "restarts of a model process that dies")):
-        default = getattr(limits, name)
-        sv.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
+    for f in dataclasses.fields(Limits):  # every limit the service declares, with its default
+        if f.metadata:
+            sv.add_argument(f.metadata["flag"], dest=f.name, type=type(f.default), default=f.default,
+                            help=f"{f.metadata['help']} (default {f.default})")
     sv.add_argument("--no-batching", action="store_true", help="one model call per request")
     _precision_argument(sv)
     sv.add_argument("--in-process", action="store_true",

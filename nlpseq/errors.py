@@ -36,3 +36,21 @@ def printable(text: object) -> str:
     sent, quoted in a message, must not break it over lines."""
     text = str(text)
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def check_unicode(value: object, where: str) -> None:
+    """Raise :class:`InputError` naming ``where`` when a string in ``value`` (or in its lists and dicts)
+    is not valid Unicode: a lone surrogate, such as JSON's ``"\\ud800"`` or an undecodable byte that
+    Python kept as one, which no tokenizer or JSON encoder accepts."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f"{where}: not valid Unicode text (a lone surrogate at character {exc.start})") from None
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_unicode(v, f"{where}.{i}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            check_unicode(k, f"{where} (a key)")
+            check_unicode(v, f"{where}.{printable(k)}")

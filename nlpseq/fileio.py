@@ -8,6 +8,7 @@ import io
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -93,14 +94,24 @@ def iter_lines(path: str | os.PathLike) -> Iterator[str]:
     Raises:
         DataError: the file is missing, truncated (broken gzip stream) or not UTF-8.
     """
+    n = 0
     try:
         with open_text(path) as fh:
-            for line in fh:
+            for n, line in enumerate(fh, 1):
                 yield line.rstrip("\n").rstrip("\r")
-    except (EOFError, gzip.BadGzipFile, OSError) as exc:
-        raise DataError(f"{path}: unreadable or truncated file ({exc.__class__.__name__}: {exc})") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except (EOFError, OSError, zlib.error) as exc:  # a truncated or damaged gzip stream, or an unreadable file
+        raise DataError(f"{path}: unreadable, damaged or truncated file ({exc})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text (a binary file?) near line {n + 1}") from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The whole text of a plain or gzip file, its lines joined by ``\\n``.
+
+    Raises:
+        DataError: the file is missing, truncated or damaged, or not UTF-8.
+    """
+    return "\n".join(iter_lines(path))
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:

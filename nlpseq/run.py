@@ -18,7 +18,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .errors import RunDirError
 from .fileio import atomic_path, atomic_write_json, atomic_write_text
@@ -94,6 +93,7 @@ class RunDir:
         if not (run / INFO).is_file() or not (run / WEIGHTS).is_file():
             raise RunDirError(f"{run.path}: the run has no trained weights yet ({WEIGHTS} missing)")
         run.check_contained()
+        run.info_field("task", str)
         wanted = (task,) if isinstance(task, str) else task
         if wanted is not None and run.info().get("task") not in wanted:
             raise RunDirError(f"{run.path}: is a '{run.info().get('task')}' run, not a '{' or '.join(wanted)}' run")
@@ -117,16 +117,58 @@ class RunDir:
                                           "nlpseq reads and writes a run's own files only")
 
     def recipe_tree(self) -> dict[str, Any]:
+        """The run's recipe as nested dicts, read with the recipe loader's checks (one-line errors)."""
+        from .errors import RecipeError
+        from .recipe import parse_yaml
+
         try:
-            return yaml.safe_load((self / RECIPE).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
+            text = (self / RECIPE).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise RunDirError(f"{self / RECIPE}: unreadable ({exc})") from None
+        try:
+            return parse_yaml(text, str(self / RECIPE))
+        except RecipeError as exc:
+            raise RunDirError(str(exc)) from None
 
     def info(self) -> dict[str, Any]:
+        """The run's ``run.json``: a JSON object (a trained run's names at least its task).
+
+        Raises:
+            RunDirError: the file is unreadable, not JSON, or not such an object.
+        """
         try:
-            return json.loads((self / INFO).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            info = json.loads((self / INFO).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RunDirError(f"{self / INFO}: unreadable ({exc})") from None
+        if not isinstance(info, dict):
+            raise RunDirError(f"{self / INFO}: not a run's information (a JSON object was expected, found "
+                              f"{type(info).__name__})")
+        return info
+
+    def info_field(self, key: str, kind: type, check: Any = None) -> Any:
+        """``run.json``'s ``key``, checked to be a ``kind`` (and to pass ``check``, when given).
+
+        Raises:
+            RunDirError: names the file and the key that is missing or of the wrong shape.
+        """
+        value = self.info().get(key)
+        if not isinstance(value, kind) or (check is not None and not check(value)):
+            raise RunDirError(f"{self / INFO}: '{key}' is missing or malformed (found {str(value)[:60]!r}); "
+                              "the file does not belong to this run")
+        return value
+
+    def load_state_into(self, model: Any, name: str = WEIGHTS) -> None:
+        """Load this run's weights into ``model``, refusing weights that do not fit it in one line.
+
+        Raises:
+            RunDirError: another model's weights (missing or unexpected tensors, other sizes).
+        """
+        try:
+            model.load_state_dict(self.load_weights(name))
+        except RuntimeError as exc:
+            detail = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc))
+            raise RunDirError(f"{self / name}: these weights do not fit the model that the run's recipe and "
+                              f"vocabulary describe ({detail[:160]})") from None
 
     def write_info(self, info: dict[str, Any]) -> None:
         atomic_write_json(self / INFO, info)

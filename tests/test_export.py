@@ -51,3 +51,26 @@ def test_the_exported_folder_translates_without_pytorch(exported):
 def test_export_refuses_other_tasks_in_one_line(tiny_run):
     res = run_cli("export", str(tiny_run), "--format", "onnx")
     assert res.returncode != 0 and "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("target", ["folder_with_files", "the_run", "runs_parent", "a_file"])
+def test_export_never_replaces_a_folder_that_is_not_an_earlier_export(mt_run, tmp_path, capsys, target):
+    from nlpseq.cli import main
+
+    keep = tmp_path / "folder_with_files"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    (tmp_path / "a_file").write_text("mine")
+    out = {"folder_with_files": keep, "the_run": mt_run, "runs_parent": mt_run.parent,
+           "a_file": tmp_path / "a_file"}[target]
+    before = sorted(p.relative_to(out) for p in out.rglob("*")) if out.is_dir() else out.read_text()
+    assert main(["export", str(mt_run), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out" in err and "Traceback" not in err
+    assert (sorted(p.relative_to(out) for p in out.rglob("*")) if out.is_dir() else out.read_text()) == before
+
+
+def test_export_replaces_an_earlier_export(exported, mt_run):
+    res = run_cli("export", str(mt_run), "--out", str(exported))
+    assert res.returncode == 0, res.stderr
+    assert (exported / "translator.json").is_file()

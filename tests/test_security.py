@@ -11,7 +11,7 @@ import torch
 import nlpseq
 from nlpseq.errors import RunDirError
 
-from .conftest import ROOT, TINY_RECIPE, run_cli
+from .conftest import ROOT, TINY_FAST, TINY_RECIPE, run_cli
 
 
 class Payload:
@@ -46,7 +46,7 @@ def test_a_pickle_planted_as_state_pt_is_refused_on_resume(tiny_run, tmp_path):
     run, marker = _copy(tiny_run, tmp_path), tmp_path / "ran"
     state = _last_checkpoint(run) / "state.pt"
     torch.save({"optimizer": Payload(marker)}, state)
-    res = run_cli("train", str(TINY_RECIPE), "--out", str(run), "--resume", "--set", "train.epochs=5")
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(run), "--resume", *TINY_FAST)
     _refused(res, marker, "state.pt", "refusing to resume")
     assert state.exists()  # refused, not renamed aside as damage: the user decides
 
@@ -57,7 +57,7 @@ def test_a_pickle_planted_as_model_safetensors_is_refused(tiny_run, tmp_path, wh
     target = (_last_checkpoint(run) if where == "checkpoint" else run) / "model.safetensors"
     torch.save({"embed.weight": Payload(marker)}, target)
     if where == "checkpoint":
-        res = run_cli("train", str(TINY_RECIPE), "--out", str(run), "--resume", "--set", "train.epochs=5")
+        res = run_cli("train", str(TINY_RECIPE), "--out", str(run), "--resume", *TINY_FAST)
         _refused(res, marker, "model.safetensors", "a pickle")
         return
     for args in (("evaluate", str(run)), ("sentiment", str(run), "fine")):
@@ -96,7 +96,7 @@ def test_a_link_out_of_the_run_directory_is_refused(tiny_run, tmp_path, entry):
     os.symlink(moved, run / entry)
     marker = tmp_path / "ran"
     _refused(run_cli("evaluate", str(run)), marker, entry, "outside the run directory")
-    res = run_cli("train", str(TINY_RECIPE), "--out", str(run), "--resume", "--set", "train.epochs=5")
+    res = run_cli("train", str(TINY_RECIPE), "--out", str(run), "--resume", *TINY_FAST)
     _refused(res, marker, entry, "outside the run directory")
     assert (moved.is_dir() or moved.stat().st_size > 0)  # the file outside is untouched
 

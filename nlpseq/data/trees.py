@@ -8,7 +8,7 @@ from typing import Iterator
 from nltk import Tree
 
 from ..errors import DataError
-from ..fileio import open_text
+from ..fileio import read_text
 
 SST_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
 BINARY_LABELS = ("negative", "positive")  # SST with neutral dropped: labels 0-1 and 3-4
@@ -64,11 +64,7 @@ def parse_tree(expr: str, source: str = "<string>", line: int = 1) -> Tree:
 
 def read_trees(path: str | os.PathLike) -> list[tuple[int, Tree]]:
     """(line, tree) for every tree of a PTB-bracket file, one per line (SST) or spanning lines (.mrg)."""
-    try:
-        with open_text(path) as fh:
-            text = fh.read()
-    except (EOFError, OSError) as exc:
-        raise DataError(f"{path}: unreadable or truncated file ({exc})") from None
+    text = read_text(path)
     return [(ln, parse_tree(expr, str(path), ln)) for ln, expr in iter_bracketed(text, str(path))]
 
 
@@ -78,7 +74,7 @@ def check_sentiment_tree(tree: Tree, source: str = "<string>", line: int = 1) ->
     Raises:
         DataError: names the first problem and the line of the tree.
     """
-    for node in tree.subtrees():
+    for node, _, _ in phrase_spans(tree):  # not Tree.subtrees: its nested generators cost depth x size
         label = node.label()
         if label == "":
             raise DataError(f"{source}:{line}: a node has no label")
@@ -96,9 +92,41 @@ def check_sentiment_tree(tree: Tree, source: str = "<string>", line: int = 1) ->
     return tree
 
 
+def is_preterminal(node: Tree) -> bool:
+    """A node whose children are all words (nltk splits a token with spaces into several)."""
+    return len(node) > 0 and all(isinstance(k, str) for k in node)
+
+
+def phrase_spans(tree: Tree) -> list[tuple[Tree, int, int]]:
+    """(node, first token, end token) for every node in post-order, tokens counted as in :func:`tree_tokens`.
+
+    One pass without recursion: its cost grows with the tree's size, never with its depth squared,
+    and a deep tree cannot reach Python's recursion limit.
+    """
+    spans: list[tuple[Tree, int, int]] = []
+    stack: list[tuple[Tree, bool, int]] = [(tree, False, 0)]
+    count = 0
+    while stack:
+        node, expanded, start = stack.pop()
+        if is_preterminal(node):
+            spans.append((node, count, count + 1))
+            count += 1
+        elif expanded:
+            spans.append((node, start, count))
+        else:
+            stack.append((node, True, count))
+            stack.extend((k, False, 0) for k in reversed(node) if isinstance(k, Tree))
+    return spans
+
+
 def tree_tokens(tree: Tree) -> list[str]:
     """One token per preterminal, in order; words nltk split at spaces are joined again."""
-    return [" ".join(t.leaves()) for t in tree.subtrees(lambda t: t.height() == 2)]
+    return [" ".join(node) for node, _, _ in phrase_spans(tree) if is_preterminal(node)]
+
+
+def count_brackets(text: str) -> int:
+    """How many nodes a bracketed tree has (its opening brackets), read without parsing it."""
+    return text.count("(")
 
 
 def read_sentiment_trees(path: str | os.PathLike) -> list[Tree]:

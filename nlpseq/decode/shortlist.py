@@ -91,9 +91,13 @@ class LexicalTable:
             table, frequent = t["table"], t["frequent"]
         except (SafetensorError, OSError, KeyError) as exc:
             raise RunDirError(f"{path}: unreadable lexical table ({exc}); delete it to rebuild it") from None
-        if table.dim() != 2 or table.size(0) != src_size or frequent.shape != (tgt_size,) \
-                or int(table.max()) >= tgt_size or int(frequent.max()) >= tgt_size:
+        if table.dim() != 2 or table.size(0) != src_size or frequent.shape != (tgt_size,):
             raise RunDirError(f"{path}: a lexical table for other vocabularies; delete it to rebuild it")
+        if table.is_floating_point() or frequent.is_floating_point() or table.size(1) == 0 \
+                or not (-1 <= int(table.min()) and int(table.max()) < tgt_size) \
+                or not (0 <= int(frequent.min()) and int(frequent.max()) < tgt_size):
+            raise RunDirError(f"{path}: a damaged lexical table (ids outside the target vocabulary); "
+                              "delete it to rebuild it")
         return cls(table.long(), frequent.long())
 
     def shortlist(self, src: torch.Tensor, per_source: int, frequent: int) -> torch.Tensor:

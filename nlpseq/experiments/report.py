@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..fileio import atomic_path, atomic_write_json, atomic_write_text
-from ..metrics.resampling import paired_bootstrap, resample_weights, seed_summary
+from ..metrics.resampling import paired_bootstrap, resample_weights, seed_summary, spread
 from .runner import RunResult
 
 
@@ -52,8 +52,9 @@ def _markdown(summary: dict[str, Any], title: str, command: str) -> str:
             vs = s.get("vs_first")
             delta = f"{vs['delta']:+.2f} [{vs['delta_low']:+.2f}, {vs['delta_high']:+.2f}]" if vs else "-"
             p = f"{vs['p']:.3f}" if vs else "-"
-            lines.append(f"| {c['name']} | {s['n']} | {s['mean']:.2f} ± {s['sd']:.2f} | "
-                         f"[{s['ci_low']:.2f}, {s['ci_high']:.2f}] | {s['min']:.2f}-{s['max']:.2f} | {delta} | {p} |")
+            sd, ci = spread(s)
+            lines.append(f"| {c['name']} | {s['n']} | {s['mean']:.2f} {sd} | {ci} | {s['min']:.2f}-{s['max']:.2f} | "
+                         f"{delta} | {p} |")
         lines.append("")
         lines.append("Per seed: " + "; ".join(
             f"{c['name']}: " + ", ".join(f"{v:.2f}" for v in c["metrics"][m]["values"]) for c in summary["configurations"]))
@@ -74,8 +75,8 @@ def plot_summary(summary: dict[str, Any], path: str | os.PathLike) -> None:
         for x, c in enumerate(configs):
             s = c["metrics"][m]
             ax.scatter([x + 0.12] * len(s["values"]), s["values"], s=14, color="0.55", zorder=2)
-            ax.errorbar([x - 0.12], [s["mean"]], yerr=[[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]],
-                        fmt="o", color="C0", capsize=4, zorder=3)
+            yerr = None if s["sd"] is None else [[s["mean"] - s["ci_low"]], [s["ci_high"] - s["mean"]]]
+            ax.errorbar([x - 0.12], [s["mean"]], yerr=yerr, fmt="o", color="C0", capsize=4, zorder=3)
         ax.set_xticks(range(len(configs)), [c["name"] for c in configs], rotation=20, ha="right", fontsize=8)
         ax.set_title(m)
         ax.grid(axis="y", alpha=0.3)

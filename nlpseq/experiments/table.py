@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..metrics.resampling import spread
+
 
 def rows(path: str | Path) -> list[str]:
     """Markdown table rows (recipe | configuration | command | figures) for one ``compare.json``."""
@@ -23,7 +25,7 @@ def rows(path: str | Path) -> list[str]:
         figures = []
         for m in summary["metrics"]:
             s = c["metrics"][m]
-            text = f"{m} **{s['mean']:.2f} ± {s['sd']:.2f}** ({s['min']:.2f}-{s['max']:.2f})"
+            text = f"{m} **{s['mean']:.2f} {spread(s)[0]}** ({s['min']:.2f}-{s['max']:.2f})"
             if other:
                 a = other[0][1]["configurations"][i]["metrics"][m]
                 text += f" [on {other[0][0].rsplit('@', 1)[-1]}: {a['mean']:.2f}]"

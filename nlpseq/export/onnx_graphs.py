@@ -23,6 +23,7 @@ from torch import nn
 
 from ..errors import NlpseqError
 from ..fileio import atomic_write_json
+from ..run import INFO, RECIPE
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def export_translator(task: Any, model: nn.Module, out: str | Path) -> Path:
     from ..models.seq2seq import Memory
 
     final = Path(out)
+    check_export_target(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed onto it when complete: a failed export leaves no half folder.
     out = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
@@ -83,6 +85,28 @@ def export_translator(task: Any, model: nn.Module, out: str | Path) -> Path:
     finally:
         shutil.rmtree(out, ignore_errors=True)
     return final
+
+
+EXPORT_FILES = frozenset({ENCODER, STEP, CONFIG, RUNNER, "source.model", "target.model"})
+
+
+def check_export_target(out: Path) -> None:
+    """Refuse a target whose replacement would lose work: an existing file, a run directory, or a
+    non-empty folder that is not an earlier export (which holds only the files an export writes).
+
+    Raises:
+        NlpseqError: names the target and what it holds.
+    """
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise NlpseqError(f"export --out {out}: exists and is not a folder; give a new folder or an earlier export")
+    if not out.is_dir():
+        return
+    names = {p.name for p in out.iterdir()}
+    if names and not (CONFIG in names and names <= EXPORT_FILES):
+        kind = "a run directory" if names & {INFO, RECIPE} else "a folder with other files"
+        raise NlpseqError(f"export --out {out}: is {kind} ({len(names)} entries, such as "
+                          f"'{sorted(names - EXPORT_FILES or names)[0]}'); an export replaces only an earlier export "
+                          "or an empty folder")
 
 
 def _write_folder(task: Any, model: nn.Module, out: Path, memory_type: type) -> None:

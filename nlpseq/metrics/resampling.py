@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Iterator, Literal, Sequence
 
 import numpy as np
 
@@ -63,11 +63,19 @@ class ItemStats:
         return cls(kind, np.asarray(metric._extract_corpus_statistics(list(hypotheses), [list(references)]), float))
 
 
+def iter_resample_weights(items: int, resamples: int, seed: int = 12345, chunk: int = 1000) -> Iterator[np.ndarray]:
+    """:func:`resample_weights` in blocks of at most ``chunk`` rows, so that memory stays bounded (the
+    same draws: one generator produces them row after row)."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        yield rng.multinomial(items, np.full(items, 1.0 / items), size=size).astype(float)
+
+
 def resample_weights(items: int, resamples: int, seed: int = 12345) -> np.ndarray:
     """(resamples, items) counts of how often each item is drawn; the same seed gives the same
     resamples, so every system scored with them is paired item by item."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(items, np.full(items, 1.0 / items), size=resamples).astype(float)
+    return np.concatenate(list(iter_resample_weights(items, resamples, seed)))
 
 
 def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -78,7 +86,8 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
 def bootstrap_interval(item: ItemStats, resamples: int = 1000, level: float = 0.95, seed: int = 12345
                        ) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of one system's metric over its items."""
-    return percentile_interval(item.scores(resample_weights(len(item.stats), resamples, seed)), level)
+    scores = [item.scores(w) for w in iter_resample_weights(len(item.stats), resamples, seed)]
+    return percentile_interval(np.concatenate(scores), level)
 
 
 def mean_scores(runs: Sequence[ItemStats], weights: np.ndarray) -> np.ndarray:
@@ -108,14 +117,28 @@ def paired_bootstrap(base: Sequence[ItemStats], other: Sequence[ItemStats], weig
     return {"delta": observed, "delta_low": lo, "delta_high": hi, "p": p}
 
 
-def seed_summary(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
-    """Mean, sample standard deviation and the t-interval of the mean over seeds."""
+def seed_summary(values: Sequence[float], level: float = 0.95) -> dict[str, float | None]:
+    """Mean, sample standard deviation and the t-interval of the mean over seeds.
+
+    One seed says nothing about the spread between seeds: its ``sd`` and interval are None (printed
+    as n/a), not a zero-width interval that would read as certainty.
+    """
     from scipy import stats
 
     x = np.asarray(values, float)
     n = len(x)
     mean = float(x.mean())
-    sd = float(x.std(ddof=1)) if n > 1 else 0.0
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else 0.0
+    if n < 2:
+        return {"mean": mean, "sd": None, "ci_low": None, "ci_high": None, "n": n,
+                "min": float(x.min()), "max": float(x.max())}
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n))
     return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n,
             "min": float(x.min()), "max": float(x.max())}
+
+
+def spread(summary: dict[str, float | None]) -> tuple[str, str]:
+    """(``± sd``, ``[low, high]``) of a :func:`seed_summary` as printed, ``n/a`` where one seed gives none."""
+    if summary["sd"] is None:
+        return "± n/a", "n/a (one seed)"
+    return f"± {summary['sd']:.2f}", f"[{summary['ci_low']:.2f}, {summary['ci_high']:.2f}]"

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from ..config import Count, Probability
 from ..nn.masks import padding_mask
 from ..nn import RecurrentEncoder, SubwordOptions, TokenEmbedding
 from ..nn.recurrent import RecurrentOptions
@@ -21,12 +22,12 @@ class RNNClassifier(nn.Module):
 
     class Config(RecurrentOptions, SubwordOptions):
         name: Literal["rnn_classifier"] = "rnn_classifier"
-        embedding_dim: int = 300
-        hidden_size: int = 256  # per direction
+        embedding_dim: Count = 300
+        hidden_size: Count = 256  # per direction
         bidirectional: bool = True
         pooling: Literal["last", "mean", "max", "attention"] = "max"
-        dropout: float = 0.5  # before the output layer and between stacked layers
-        embedding_dropout: float = 0.3
+        dropout: Probability = 0.5  # before the output layer and between stacked layers
+        embedding_dropout: Probability = 0.3
         word_dropout: float = Field(0.0, ge=0, le=1)  # chance of replacing a training token by <unk>
         pretrained_vectors: str | None = None  # word2vec/GloVe text file, or word2vec:SOURCE trained here
         freeze_embeddings: bool = False

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import Count
 from ..nn import RecurrentEncoder
 from ..nn.recurrent import RecurrentOptions
 from ..registry import MODELS
@@ -19,7 +20,7 @@ class RNNForecaster(nn.Module):
 
     class Config(RecurrentOptions):
         name: Literal["rnn_forecaster"] = "rnn_forecaster"
-        hidden_size: int = 64
+        hidden_size: Count = 64
 
     def __init__(self, cfg: Config, horizon: int, features: int = 1) -> None:
         super().__init__()

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import Count, Probability
 from ..nn import RecurrentEncoder, TokenEmbedding
 from ..nn.recurrent import RecurrentOptions, detach_state
 from ..registry import MODELS
@@ -24,10 +25,10 @@ class RNNLanguageModel(nn.Module):
 
     class Config(RecurrentOptions):
         name: Literal["rnn_lm"] = "rnn_lm"
-        embedding_dim: int = 128
-        hidden_size: int = 512
-        dropout: float = 0.2  # on the outputs, and between stacked layers
-        embedding_dropout: float = 0.1
+        embedding_dim: Count = 128
+        hidden_size: Count = 512
+        dropout: Probability = 0.2  # on the outputs, and between stacked layers
+        embedding_dropout: Probability = 0.1
         tie_weights: bool = False  # output layer = embeddings (needs embedding_dim == hidden_size)
 
     def __init__(self, cfg: Config, vocab_size: int) -> None:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import Count, Natural, NonNegative, Probability
 from ..data.treebatch import collate_trees
 from ..decode.chart import Nodes, cky, greedy
 from ..nn import RecurrentEncoder, TokenEmbedding
@@ -44,17 +45,17 @@ class RecursiveParser(nn.Module):
 
     class Config(RecurrentOptions):
         name: Literal["recursive_parser"] = "recursive_parser"
-        embedding_dim: int = 100
-        char_dim: int = 32  # 0: no character features
-        char_filters: int = 64
-        hidden_size: int = 200  # per direction
-        num_layers: int = 2
-        dropout: float = 0.3
-        embedding_dropout: float = 0.2
-        word_dropout: float = 0.1  # chance of replacing a training word by <unk>
-        dim: int = 250  # constituent vectors
+        embedding_dim: Count = 100
+        char_dim: Natural = 32  # 0: no character features
+        char_filters: Count = 64
+        hidden_size: Count = 200  # per direction
+        num_layers: Count = 2
+        dropout: Probability = 0.3
+        embedding_dropout: Probability = 0.2
+        word_dropout: Probability = 0.1  # chance of replacing a training word by <unk>
+        dim: Count = 250  # constituent vectors
         span_features: bool = False  # add the BiLSTM span term V r_ij to every composition
-        margin: float = 1.0  # cost of each predicted span the gold tree lacks
+        margin: NonNegative = 1.0  # cost of each predicted span the gold tree lacks
         decode: Literal["cky", "greedy"] = "cky"
 
     def __init__(self, cfg: Config, vocab_size: int, num_chars: int, num_tags: int, num_labels: int) -> None:

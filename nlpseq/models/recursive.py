@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from ..config import Section
+from ..config import Count, Probability, Section
 from ..nn import SubwordOptions, TokenEmbedding
 from ..registry import MODELS
 from .recursive_levels import compose_levels
@@ -134,8 +134,8 @@ class RecNN(_SocherNetwork):
 
     class Config(TreeModelOptions):
         name: Literal["recnn"] = "recnn"
-        dim: int = 30  # word and phrase vector size
-        dropout: float = 0.0
+        dim: Count = 30  # word and phrase vector size
+        dropout: Probability = 0.0
 
     def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.W(torch.cat([left, right], -1)))
@@ -147,8 +147,8 @@ class RNTN(_SocherNetwork):
 
     class Config(TreeModelOptions):
         name: Literal["rntn"] = "rntn"
-        dim: int = 30  # word and phrase vector size (the paper uses 25-35)
-        dropout: float = 0.0
+        dim: Count = 30  # word and phrase vector size (the paper uses 25-35)
+        dropout: Probability = 0.0
 
     l2_multipliers = {"W.weight": 10.0, "V": 10.0}
 
@@ -173,10 +173,10 @@ class BinaryTreeLSTM(RecursiveModel):
 
     class Config(TreeModelOptions):
         name: Literal["treelstm"] = "treelstm"
-        embedding_dim: int = 300
-        dim: int = 150  # hidden (and memory cell) size
-        dropout: float = 0.5  # on the hidden state before the classifier
-        embedding_dropout: float = 0.3
+        embedding_dim: Count = 300
+        dim: Count = 150  # hidden (and memory cell) size
+        dropout: Probability = 0.5  # on the hidden state before the classifier
+        embedding_dropout: Probability = 0.3
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
         super().__init__(cfg, vocab_size, num_labels, cfg.embedding_dim)

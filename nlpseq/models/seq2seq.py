@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from ..config import Count, Probability
 from ..errors import RecipeError
 from ..nn import RecurrentEncoder, TokenEmbedding
 from ..nn.attention import Attention
@@ -63,20 +64,20 @@ class Seq2Seq(nn.Module):
 
     class Config(CellOptions):
         name: Literal["lstm_seq2seq"] = "lstm_seq2seq"
-        embedding_dim: int = 256
-        hidden_size: int = 512  # decoder state; a bidirectional encoder uses half per direction
-        encoder_layers: int = 2
-        decoder_layers: int = 1
+        embedding_dim: Count = 256
+        hidden_size: Count = 512  # decoder state; a bidirectional encoder uses half per direction
+        encoder_layers: Count = 2
+        decoder_layers: Count = 1
         bidirectional: bool = True
         skip_connections: bool = False  # residual connections between stacked encoder layers
         attention: Literal["bahdanau", "general", "dot"] = "general"
         input_feeding: bool = True
-        dropout: float = 0.3
-        embedding_dropout: float = 0.1
+        dropout: Probability = 0.3
+        embedding_dropout: Probability = 0.1
         word_dropout: float = Field(0.0, ge=0, le=1)  # chance of replacing a source or decoder-input piece by <unk> in training
         tie_output: bool = True  # output projection shares the target embedding
         share_embeddings: bool = False  # source and target embeddings shared (needs a joint vocabulary)
-        label_smoothing: float = 0.1
+        label_smoothing: Probability = 0.1
 
     def __init__(self, cfg: Config, src_vocab_size: int, tgt_vocab_size: int) -> None:
         super().__init__()

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..config import Section
 from ..errors import DataError
-from ..fileio import open_text
+from ..fileio import iter_lines
 from ..text.vocab import Vocab
 
 
@@ -29,23 +29,22 @@ def load_word_vectors(path: str | os.PathLike, vocab: Vocab, dim: int) -> tuple[
     weights = torch.randn(len(vocab), dim) * 0.1
     weights[vocab.pad_id] = 0
     found = 0
-    with open_text(path) as fh:
-        for i, line in enumerate(fh, 1):
-            parts = line.rstrip().split(" ")
-            if i == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec header
-            if len(parts) < 2:
-                continue
-            if len(parts) - 1 != dim:
-                raise DataError(f"{path}:{i}: vector has {len(parts) - 1} values, the model expects {dim}")
-            idx = vocab.stoi.get(parts[0])
-            if idx is None or idx < 4:
-                continue
-            try:
-                weights[idx] = torch.tensor([float(v) for v in parts[1:]])
-            except ValueError:
-                raise DataError(f"{path}:{i}: not a number in the vector of '{parts[0]}'") from None
-            found += 1
+    for i, line in enumerate(iter_lines(path), 1):
+        parts = line.rstrip().split(" ")
+        if i == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+            continue  # word2vec header
+        if len(parts) < 2:
+            continue
+        if len(parts) - 1 != dim:
+            raise DataError(f"{path}:{i}: vector has {len(parts) - 1} values, the model expects {dim}")
+        idx = vocab.stoi.get(parts[0])
+        if idx is None or idx < 4:
+            continue
+        try:
+            weights[idx] = torch.tensor([float(v) for v in parts[1:]])
+        except ValueError:
+            raise DataError(f"{path}:{i}: not a number in the vector of '{parts[0]}'") from None
+        found += 1
     return weights, found
 
 

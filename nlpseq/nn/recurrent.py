@@ -8,14 +8,14 @@ always uses that loop. Either way padded steps never touch the states or the gra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..config import Section
+from ..config import Count, Probability, Section
 from ..errors import RecipeError
 from ..registry import CELLS
 from . import cells as _cells  # registers the built-in cells
@@ -36,9 +36,9 @@ def cell_class(name: str) -> type[_cells.Cell]:
 
 class _CellKeys(Section):
     cell: str = "lstm"  # any registered cell: see nlpseq.nn.cells (lstm and gru also have fused kernels)
-    variational_dropout: float = 0.0  # on recurrent-layer inputs, one mask per sequence
-    recurrent_dropout: float = 0.0  # on the candidate update, without memory loss
-    zoneout: float = 0.0  # chance of a unit keeping its previous state
+    variational_dropout: Probability = 0.0  # on recurrent-layer inputs, one mask per sequence
+    recurrent_dropout: Probability = 0.0  # on the candidate update, without memory loss
+    zoneout: Annotated[float, Field(ge=0, le=1)] = 0.0  # chance of a unit keeping its previous state (1: always)
 
     @field_validator("cell")
     @classmethod
@@ -70,9 +70,9 @@ CellOptions = type("CellOptions", (*_CELL_OPTIONS, _CellKeys),
 class RecurrentOptions(CellOptions):
     """The recurrent-layer keys every model section shares: :class:`CellOptions` and the layer shape."""
 
-    hidden_size: int = 256
-    num_layers: int = 1
-    dropout: float = 0.0  # between stacked layers (and, by the model, on its outputs)
+    hidden_size: Count = 256
+    num_layers: Count = 1
+    dropout: Probability = 0.0  # between stacked layers (and, by the model, on its outputs)
     skip_connections: bool = False  # residual connections between stacked layers
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import NlpseqError, printable
+from ..errors import InputError, NlpseqError, check_unicode, printable
 from ..registry import TASKS
 from ..tasks.base import Task
 from ..version import __version__
@@ -130,7 +130,7 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
     app = FastAPI(title="nlpseq", version=__version__, lifespan=lifespan,
                   description="Sentiment analysis, translation, parsing and more with recurrent and recursive networks.",
                   **extra)
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
     app.add_middleware(QueueGate, queues=batchers)  # the outermost: a full queue refuses before anything else
 
     @app.exception_handler(RequestValidationError)
@@ -165,6 +165,10 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
             if len(t) > limits.max_chars:
                 what = "characters" if isinstance(t, str) else "values"
                 raise _over_limit(f"text {i} has {len(t)} {what}, over the limit of {limits.max_chars}", "max_chars")
+        total = sum(len(t) for t in items)
+        if total > limits.max_request_chars:
+            raise _over_limit(f"the texts have {total} characters in all, over the limit of "
+                              f"{limits.max_request_chars} per request", "max_request_chars")
         if (options.get("beam") or 0) > limits.max_beam:
             raise _over_limit(f"beam {options['beam']} is over the limit of {limits.max_beam}", "max_beam")
         try:
@@ -185,6 +189,10 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None) -> 
                                 results=(list[task.Answer] if task.Answer else list[dict[str, Any]], ...))
 
         async def endpoint(req: BaseModel) -> dict[str, Any]:
+            try:  # before any model sees it: no tokenizer or JSON encoder takes a lone surrogate
+                check_unicode(req.model_dump(exclude_none=True), "body")
+            except InputError as exc:
+                raise _unprocessable(str(exc).removeprefix("body.")) from None
             return {"model": served.name, "results": await run(name, req.items(), **req.options())}
 
         # FastAPI reads the body's model from the signature; this one is built per task.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from typing import Any
 
@@ -26,6 +27,11 @@ class ModelProcessError(NlpseqError):
 
 def _serve(conn, name: str, run_dir: str, threads: int | None, parser: str | None, pipeline: str | None,
            precision: str | None) -> None:
+    # A service stopped by its process group's SIGTERM (systemd, container runtimes) or a terminal's
+    # Ctrl-C drains its in-flight requests first; the model they wait for is stopped by the service
+    # afterwards (close), not by the signal meant for the group.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         served = load_in_process(name, run_dir, threads, parser, pipeline, precision)
     except Exception as exc:  # reported to the parent as its start-up error

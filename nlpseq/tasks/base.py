@@ -15,12 +15,12 @@ from pydantic import BaseModel, ValidationError
 
 from ..config import Section
 from ..data.batching import to_device
-from ..errors import InputError, NlpseqError
+from ..errors import InputError, NlpseqError, RunDirError
 from ..metrics.resampling import ItemStats
 from ..nn.quantize import with_precision
 from ..recipe import Recipe, build_recipe
 from ..registry import MODELS, TASKS
-from ..run import RECIPE, RunDir
+from ..run import INFO, RECIPE, RunDir
 from ..train.distributed import select_device
 from ..train.trainer import TrainData
 
@@ -103,6 +103,15 @@ class Task:
         """Read evaluation data named by ``ref`` (a path or ``corpus:split``); None: the recipe's dev set."""
         raise NotImplementedError
 
+    def check_eval_data(self, ref: str | None) -> None:
+        """Read the evaluation data ``ref`` names (None: the recipe's dev set), so that a bad reference
+        is refused before anything trains (``nlpseq compare``); needs no trained text layer.
+
+        Raises:
+            DataError: the reference names no readable data set.
+        """
+        self.read_eval(ref)
+
     def evaluate(self, model: torch.nn.Module, data: Any) -> dict[str, float]:
         raise NotImplementedError
 
@@ -151,6 +160,9 @@ class Task:
     @classmethod
     def from_run(cls, run: RunDir) -> "Task":
         recipe = build_recipe(run.recipe_tree(), str(run / RECIPE))
+        if recipe.task != cls.name:
+            raise RunDirError(f"{run / INFO}: names the task '{cls.name}', but {run / RECIPE} is a "
+                              f"'{recipe.task}' recipe; the files come from different runs")
         task = cls(recipe, run)
         task.load_text()
         return task
@@ -168,7 +180,7 @@ def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
     info = run.info()
     task_obj = TASKS.get(info["task"]).from_run(run)
     model = task_obj.build_model()
-    model.load_state_dict(run.load_weights())
+    run.load_state_into(model)
     model.to(select_device(device)).eval()
     chosen = precision or getattr(task_obj.recipe.decode, "precision", None) or "fp32"
     if chosen == "int8" and next(model.parameters()).device.type != "cpu":

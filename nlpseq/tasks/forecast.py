@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel
 
-from ..config import Section
+from ..config import Count, Section, Share
 from ..errors import DataError, InputError, RecipeError
 from ..fileio import atomic_path, atomic_write_json
 from ..registry import TASKS
@@ -90,10 +90,10 @@ class ForecastTask(Task):
     class DataConfig(Section):
         series: str = "co2"  # a statsmodels dataset name, or a CSV file whose last column is the series
         resample: str | None = "MS"  # pandas frequency to average a dated series to (co2: weekly -> monthly)
-        window: int = 36  # past values the network reads
-        horizon: int = 12  # future values it predicts
-        heldout: float = 0.15  # share of the series, at its end, kept for evaluation
-        season: int = 12  # period of the seasonal-naive baseline and of the ARIMA's seasonal part
+        window: Count = 36  # past values the network reads
+        horizon: Count = 12  # future values it predicts
+        heldout: Share = 0.15  # share of the series, at its end, kept for evaluation
+        season: Count = 12  # period of the seasonal-naive baseline and of the ARIMA's seasonal part
 
     class TextConfig(Section):
         pass

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, Field
 
-from ..config import Section
+from ..config import Count, Section
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.corpora import resolve_ref
 from ..errors import InputError, RecipeError
@@ -56,13 +56,13 @@ class LanguageModelTask(Task):
         train: str = "multi30k:train"  # corpus:split or a text file, one line per sentence or paragraph
         dev: str = "multi30k:val"
         lang: str = "en"  # the side of a parallel corpus
-        max_chars: int = 2000  # longest prompt the pipeline accepts
+        max_chars: Count = 2000  # longest prompt the pipeline accepts
 
     class TextConfig(Section):
         level: Literal["char", "word"] = "char"
         lowercase: bool = False
-        min_freq: int = 1  # rarer tokens become <unk>
-        max_size: int | None = None
+        min_freq: Count = 1  # rarer tokens become <unk>
+        max_size: Count | None = None
 
     def _lines(self, ref: str) -> list[str]:
         return [line for line in read_lines(resolve_ref(ref, self.recipe.data.lang)) if line.strip()]
@@ -132,6 +132,9 @@ class LanguageModelTask(Task):
     # -- evaluation ------------------------------------------------------------------------------
     def read_eval(self, ref: str | None, **kwargs: Any) -> list[list[int]]:
         return self._encode(self._lines(ref or self.recipe.data.dev))
+
+    def check_eval_data(self, ref: str | None) -> None:
+        self._lines(ref or self.recipe.data.dev)  # encoding needs the vocabulary, which training builds
 
     def evaluate(self, model: torch.nn.Module, data: list[list[int]], plot: str | None = None) -> dict[str, float]:
         """Mean loss per predicted token (every line's end included), with bits per token and perplexity.

@@ -11,7 +11,7 @@ import torch
 from nltk import Tree
 from pydantic import BaseModel, Field
 
-from ..config import Section
+from ..config import Count, Section
 from ..data.batching import bucket_by_length, pad_sequences, to_device
 from ..data.corpora import resolve_ref
 from ..data.ptb import EMPTY, BinaryTree, binarize, debinarize, read_ptb, shape_tree
@@ -69,11 +69,11 @@ class ParsingTask(Task):
         format: Literal["ptb", "sst"] = "ptb"  # sst: learn SST's unlabelled binary tree shapes
         train: str = "ptb-sample:0001-0159"  # .mrg file, folder of them, or ptb-sample[:FIRST-LAST]
         dev: str = "ptb-sample:0160-0179"
-        max_words: int = 150  # longest sentence the parser accepts from users
+        max_words: Count = 150  # longest sentence the parser accepts from users
 
     class TextConfig(Section):
         tokenizer: Literal["ptb", "whitespace"] = "ptb"  # how raw text is split into words
-        min_freq: int = 1
+        min_freq: Count = 1
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)

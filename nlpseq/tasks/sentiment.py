@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import torch
 
-from ..config import Section
+from ..config import Count, Section, Share
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
@@ -44,15 +44,15 @@ class SentimentTask(Task):
         dev: str | None = None  # null: SST dev, or the held-out share of a corpus without a dev split
         labels: Literal["fine", "binary"] = "fine"  # SST: five classes, or two with neutral dropped
         phrases: bool = False  # SST: train on every labelled phrase of the training trees
-        dev_fraction: float = 0.1  # held-out share for corpora without a dev split (split fixed by seed)
-        max_length: int = 400  # tokens kept per text; longer documents are truncated
-        max_chars: int = 20_000  # longest text the pipeline accepts
+        dev_fraction: Share = 0.1  # held-out share for corpora without a dev split (split fixed by seed)
+        max_length: Count = 400  # tokens kept per text; longer documents are truncated
+        max_chars: Count = 20_000  # longest text the pipeline accepts
 
     class TextConfig(Section):
         tokenizer: Literal["ptb", "whitespace"] = "ptb"
         lowercase: bool = True
-        min_freq: int = 1  # rarer training tokens become <unk>
-        max_size: int | None = None
+        min_freq: Count = 1  # rarer training tokens become <unk>
+        max_size: Count | None = None
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
@@ -160,7 +160,8 @@ class SentimentTask(Task):
 
     def load_text(self) -> None:
         self.vocab = Vocab.load(self.run / VOCAB)
-        self.label_names = list(self.run.info()["labels"])
+        self.label_names = list(self.run.info_field(
+            "labels", list, lambda v: len(v) >= 2 and all(isinstance(x, str) for x in v)))
 
     # -- inference -------------------------------------------------------------------------------
     def _probabilities(self, model: torch.nn.Module, seqs: list[list[str]], batch_tokens: int = 8000) -> torch.Tensor:

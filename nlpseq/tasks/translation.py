@@ -9,12 +9,13 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Annotated, Any, Iterator, Literal
 
 import torch
 from pydantic import BaseModel, Field, model_validator
 
-from ..config import Section
+from ..bounds import MAX_BEAM
+from ..config import Count, Section
 from ..data.batching import LengthsInRange, bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import CORPORA, corpus_file, resolve_ref
@@ -85,15 +86,15 @@ class TranslationTask(Task):
         tgt: str = "en"
         train: str = "multi30k:train"  # corpus:split, or a path prefix whose .<lang>[.gz] files are read
         dev: str = "multi30k:val"
-        max_src_len: int = 100  # longer sources are truncated (with a warning) when translating
-        max_train_len: int = 80  # training pairs with more pieces on either side are skipped
+        max_src_len: Count = 100  # longer sources are truncated (with a warning) when translating
+        max_train_len: Count = 80  # training pairs with more pieces on either side are skipped
 
     class TextConfig(Section):
         model_type: Literal["unigram", "bpe"] = "unigram"
-        vocab_size: int = 8000  # per side, or for the joint model
+        vocab_size: Count = 8000  # per side, or for the joint model
         joint: bool = False  # one SentencePiece model for both languages
-        character_coverage: float = 1.0
-        input_sentence_size: int = 1_000_000  # sentences sampled for SentencePiece training
+        character_coverage: Annotated[float, Field(gt=0, le=1)] = 1.0
+        input_sentence_size: Count = 1_000_000  # sentences sampled for SentencePiece training
         # Subword regularization (Kudo 2018), unigram models: each training batch draws a segmentation of
         # every sentence from its sampling_nbest best, with probability ~ P(segmentation) ** sampling_alpha
         # (smaller: flatter). null: always the best one. Translation itself never samples.
@@ -107,8 +108,8 @@ class TranslationTask(Task):
         beam: int | None = Field(None, ge=1)  # None: the recipe's decode.beam
 
     class AnswerOptions(Section):
-        beam: int | None = Field(None, ge=1, description="beam size; 1 is greedy; default: the model's")
-        n_best: int = Field(1, ge=1, description="return the K best translations of each text")
+        beam: int | None = Field(None, ge=1, le=MAX_BEAM, description="beam size; 1 is greedy; default: the model's")
+        n_best: int = Field(1, ge=1, le=MAX_BEAM, description="return the K best translations of each text")
         attention: bool = Field(False, description="the attention weights of each translation, piece by piece")
         shortlist: int | None = Field(None, ge=0, le=100, description=(
             "score only the K likeliest target pieces of each source piece and the frequent ones (a vocabulary "

@@ -8,14 +8,14 @@ from typing import Any, Literal
 import torch
 from nltk import Tree
 
-from ..config import Section
+from ..config import Count, Section
 from ..data.batching import bucket_by_length, to_device
 from ..data.cache import encode_cached, file_digest, fingerprint
 from ..data.corpora import resolve_ref
 from ..data.halves import split_half_ref, take_half
 from ..data.treebatch import collate_trees, encode_tree
-from ..data.trees import (BINARY_LABELS, SST_LABELS, binary_label, check_sentiment_tree, parse_tree,
-                          read_sentiment_trees, tree_tokens)
+from ..data.trees import (BINARY_LABELS, SST_LABELS, binary_label, check_sentiment_tree, count_brackets,
+                          is_preterminal, parse_tree, phrase_spans, read_sentiment_trees, tree_tokens)
 from ..errors import InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
 from ..metrics.resampling import ItemStats
@@ -86,7 +86,7 @@ class TreeSentimentTask(Task):
     class DataConfig(Section):
         train: str = "sst:train"  # SST-format trees: a 0-4 label on every node
         dev: str = "sst:dev"
-        max_nodes: int = 1000  # largest tree the pipeline accepts
+        max_nodes: Count = 1000  # largest tree the pipeline accepts
         teachers: list[str] = []  # run directories of trained tree models: their mean node probabilities become soft labels
         # fine: SST's five classes on every node. binary: negative/positive as in the paper's binary
         # experiments: training sentences with a neutral root are dropped (8,544 -> 6,920) and neutral
@@ -95,7 +95,7 @@ class TreeSentimentTask(Task):
 
     class TextConfig(Section):
         lowercase: bool = False  # SST's RNTN keeps case
-        min_freq: int = 1
+        min_freq: Count = 1
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
@@ -302,20 +302,19 @@ class TreeSentimentTask(Task):
             if not t.lstrip().startswith("("):
                 raise InputError(f"input {i} is raw text: a tree model needs a parse tree like '(3 (2 A) (3 film))' "
                                  "or a parser model to build one")
+            if count_brackets(t) > self.recipe.data.max_nodes:  # counted before parsing costs anything
+                raise InputError(f"input {i} has {count_brackets(t)} nodes, over this model's limit of "
+                                 f"{self.recipe.data.max_nodes} (data.max_nodes)")
             try:
                 tree = check_sentiment_tree(parse_tree(t, f"input {i}"), f"input {i}")
             except Exception as exc:  # DataError names the problem; it becomes the caller's input error
                 raise InputError(str(exc)) from None
-            if len(tree.treepositions()) > self.recipe.data.max_nodes * 2:
-                raise InputError(f"input {i} has more than {self.recipe.data.max_nodes} nodes")
             trees.append(tree)
         answers = []
         for tree, probs in zip(trees, self.node_probabilities(model, trees)):
-            ans = self._tree_answer(tree, probs)
+            ans = self._tree_answer(tree, probs, phrases)
             if render:
                 ans["svg"] = to_svg(Tree.fromstring(ans["tree"]))
-            if not phrases:
-                del ans["phrases"]
             answers.append(ans)
         return answers
 
@@ -333,20 +332,20 @@ class TreeSentimentTask(Task):
         words = [task.words(texts[i], f"input {i}") for i in raw]
         return {i: to_sentiment_tree(tree) for i, tree in zip(raw, task.parse_tokens(net, words))}
 
-    def _tree_answer(self, tree: Tree, probs: torch.Tensor) -> dict[str, Any]:
+    def _tree_answer(self, tree: Tree, probs: torch.Tensor, phrases: bool = True) -> dict[str, Any]:
         names = self.label_names
-        phrases: list[dict[str, Any]] = []
         labelled = tree.copy(deep=True)
-        nodes = [p for p in labelled.treepositions("postorder") if isinstance(labelled[p], Tree)]
-        for pos, row in zip(nodes, probs.tolist()):
-            best = max(range(len(row)), key=row.__getitem__)
-            node = labelled[pos]
+        spans = phrase_spans(labelled)  # post-order, as the probabilities are
+        tokens = [" ".join(node) for node, _, _ in spans if is_preterminal(node)]
+        rows = probs.tolist()
+        best = [max(range(len(row)), key=row.__getitem__) for row in rows]
+        for (node, _, _), b in zip(spans, best):
             # A binary model's labels are written as SST's negative (1) and positive (3), so the tree
             # reads and draws like any SST tree.
-            node.set_label(str((1, 3)[best] if self.binary else best))
-            phrases.append({"text": " ".join(tree_tokens(node)), "label": names[best], "score": row[best],
-                            "scores": dict(zip(names, row))})
-        root = phrases[-1]
-        return {"label": root["label"], "score": root["score"], "scores": root["scores"],
-                "tree": labelled.pformat(margin=1 << 30), "phrases": phrases}
-
+            node.set_label(str((1, 3)[b] if self.binary else b))
+        root = {"label": names[best[-1]], "score": rows[-1][best[-1]], "scores": dict(zip(names, rows[-1]))}
+        answer = {**root, "tree": labelled.pformat(margin=1 << 30)}
+        if phrases:  # a phrase's text is its span of the tokens: the answer grows with the spans, not beyond
+            answer["phrases"] = [{"text": " ".join(tokens[a:e]), "label": names[b], "score": row[b],
+                                  "scores": dict(zip(names, row))} for (_, a, e), b, row in zip(spans, best, rows)]
+        return answer

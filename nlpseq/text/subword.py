@@ -7,7 +7,7 @@ import math
 import os
 import random
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..errors import DataError, RecipeError
 from ..fileio import atomic_path
@@ -72,6 +72,17 @@ class SentencePieceTokenizer:
         # Sampled here: given an iterator, SentencePiece keeps every sentence in memory (about 1.5 KB
         # each) before it samples, so a corpus larger than memory could not train its tokenizer.
         sample = reservoir_sample((s for s in sentences if s.strip()), input_sentence_size, seed)
+        try:
+            cls._train(spm, sample, buf, vocab_size, model_type, character_coverage, input_sentence_size)
+        except RuntimeError as exc:  # SentencePiece's checks raise RuntimeError("INTERNAL: file(line) [check]")
+            raise RecipeError(f"text.vocab_size {vocab_size}: SentencePiece could not train on this corpus "
+                              f"({str(exc).strip().splitlines()[0][:160]}); a vocabulary holds its 4 special "
+                              "pieces and the corpus's characters, so try a larger one") from None
+        return cls(buf.getvalue())
+
+    @staticmethod
+    def _train(spm: Any, sample: list[str], buf: io.BytesIO, vocab_size: int, model_type: str,
+               character_coverage: float, input_sentence_size: int) -> None:
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(sample),
             model_writer=buf,
@@ -87,7 +98,6 @@ class SentencePieceTokenizer:
             num_threads=os.cpu_count() or 1,
             minloglevel=2,
         )
-        return cls(buf.getvalue())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SentencePieceTokenizer":

@@ -90,5 +90,5 @@ class Vocab:
             return cls(data["tokens"])
         except FileNotFoundError:
             raise DataError(f"{path}: no such vocabulary file") from None
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise DataError(f"{path}: not a vocabulary file ({exc})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise DataError(f"{path}: not a vocabulary file ({type(exc).__name__}: {str(exc)[:80]})") from None

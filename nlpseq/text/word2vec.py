@@ -16,7 +16,7 @@ from ..data.cache import file_digest, fingerprint
 from ..data.corpora import cache_dir, resolve_ref
 from ..data.readers import iter_package_files
 from ..errors import DataError
-from ..fileio import atomic_path, open_text
+from ..fileio import atomic_path, iter_lines
 
 PREFIX = "word2vec:"
 SOURCES = ("movie-reviews",)
@@ -41,8 +41,7 @@ def source_sentences(source: str) -> list[list[str]]:
         path = Path(source)
         if not path.is_file():
             raise DataError(f"word2vec source '{source}' is neither {' nor '.join(SOURCES)} nor a text file")
-        with open_text(path) as fh:
-            sents = [line.split() for line in fh if line.strip()]
+        sents = [line.split() for line in iter_lines(path) if line.strip()]
     if not sents:
         raise DataError(f"word2vec source '{source}' holds no text")
     return sents

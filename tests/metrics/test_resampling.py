@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nlpseq.metrics.resampling import (ItemStats, bootstrap_interval, paired_bootstrap, percentile_interval,
-                                       resample_weights, seed_summary)
+                                       resample_weights, seed_summary, spread)
 
 
 def test_a_resample_scores_the_sum_of_its_items_statistics():
@@ -80,4 +80,5 @@ def test_seed_summary_by_hand():
     # mean 2, sd 1, t(0.975, 2 df) = 4.3027: half width 4.3027 / sqrt(3) = 2.4841
     assert (s["mean"], s["sd"], s["n"]) == (2.0, 1.0, 3)
     assert s["ci_low"] == pytest.approx(2 - 2.4841, abs=1e-4) and s["ci_high"] == pytest.approx(2 + 2.4841, abs=1e-4)
-    assert seed_summary([5.0])["sd"] == 0.0
+    one = seed_summary([5.0])  # one seed: no spread to report, not a zero-width interval
+    assert one["sd"] is None and one["ci_low"] is None and spread(one) == ("± n/a", "n/a (one seed)")

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from nlpseq.serve import Limits, ServedModel, create_app, load_served  # noqa: E402
 
+from .live import right_branching  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def served(tiny_run, mt_run, rntn_run):
@@ -204,3 +206,56 @@ def test_past_max_queue_a_request_gets_429_at_once(served):
             t.join(10)
         assert c.post("/v1/sentiment", json={"text": "c"}).status_code == 200  # the queue drained
         assert c.get("/healthz").json()["models"]["sentiment"]["refused"] == 1
+
+def _post_raw(c, endpoint: str, body: str):
+    # A JSON escape such as \ud800 decodes to a lone surrogate: text no encoder or tokenizer takes.
+    return c.post(endpoint, content=body.encode("ascii"), headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("endpoint, body, field", [
+    ("/v1/translate", '{"text": "Ein \\ud800 Hund"}', "text"),
+    ("/v1/translate", '{"texts": ["Ein Hund.", "\\udc80"]}', "texts.1"),
+    ("/v1/sentiment", '{"texts": ["good", "bad \\ud800"]}', "texts.1"),
+])
+def test_a_lone_surrogate_is_a_422_naming_the_field(client, endpoint, body, field):
+    res = _post_raw(client, endpoint, body)
+    assert res.status_code == 422, res.text
+    assert res.json()["error"].startswith(f"{field}: not valid Unicode") and "retry-after" not in res.headers
+    assert client.get("/healthz").json()["models"]["translate"]["restarts"] == 0
+
+
+def test_a_lone_surrogate_to_a_tree_model_is_a_422_as_tree_and_as_raw_text(served, rntn_run, shape_run):
+    parsed = load_served("sentiment", rntn_run, in_process=True, parser=shape_run)
+    for model in (served["trees"], parsed):
+        with TestClient(create_app({"sentiment": model})) as c:
+            for body in ('{"text": "(3 (2 A) (3 \\ud800))"}', '{"text": "a \\ud800 film", "phrases": true}'):
+                res = _post_raw(c, "/v1/sentiment", body)
+                assert res.status_code == 422 and res.json()["error"].startswith("text: not valid Unicode"), res.text
+
+
+def test_a_deep_tree_is_answered_without_walks_that_grow_with_depth_times_size(rntn_run, monkeypatch):
+    from nltk import Tree
+
+    tree = right_branching(400)  # 799 nodes: within the model's data.max_nodes, 400 levels deep
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a walk whose cost grows with depth x size")
+
+    # Tree.height and Tree.subtrees recurse down every subtree, again for each node they are asked about.
+    monkeypatch.setattr(Tree, "height", refuse)
+    monkeypatch.setattr(Tree, "subtrees", refuse)
+    served = load_served("sentiment", rntn_run, in_process=True)
+    with TestClient(create_app({"sentiment": served}, Limits(max_chars=10_000))) as c:
+        res = c.post("/v1/sentiment", json={"text": tree, "phrases": True})
+    assert res.status_code == 200, res.text
+    phrases = res.json()["results"][0]["phrases"]
+    assert len(phrases) == 799 and phrases[-1]["text"] == " ".join(f"w{i}" for i in range(1, 401))
+    texts = [p["text"] for p in phrases]  # post-order: every leaf down the spine, then the phrases back up
+    assert texts[:2] == ["w1", "w2"] and texts[399:401] == ["w400", "w399 w400"]
+    assert texts[-2] == " ".join(f"w{i}" for i in range(2, 401))
+
+
+def test_one_request_may_not_ask_for_more_than_max_request_chars(served):
+    with TestClient(create_app({"sentiment": served["trees"]}, Limits(max_request_chars=20_000))) as c:
+        res = c.post("/v1/sentiment", json={"texts": [right_branching(160)] * 24})
+    assert res.status_code == 413 and res.json()["limit"] == "max_request_chars"

@@ -191,4 +191,4 @@ def test_evaluate_bootstrap_and_items_agree_with_the_metrics(rntn_run, tmp_path)
         assert m[f"{name}_ci95"][0] <= m[name] <= m[f"{name}_ci95"][1]
     assert len(items["root_fine"].stats) == m["count"] and m["loss"] > 0
     bad = run_cli("evaluate", str(rntn_run), "--bootstrap", "0")
-    assert bad.returncode == 2 and "at least 1" in bad.stderr
+    assert bad.returncode == 2 and "expected a whole number from 1 to" in bad.stderr
