@@ -94,10 +94,36 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                              on_done=progress)
     summaries = {ref: summarize(rs, args.resamples) for ref, rs in results.items()}
     command = "nlpseq " + " ".join(sys.argv[1:]) if sys.argv[0].endswith(("nlpseq", "cli.py")) else "nlpseq compare"
-    paths = write_report(summaries, out, str(args.recipe), command)
+    notes = _leak_notes(args, recipes[0], report, train_dev)
+    for note in dict.fromkeys(n for ns in notes.values() for n in ns):
+        print(f"nlpseq: warning: {note}", file=sys.stderr)
+    paths = write_report(summaries, out, str(args.recipe), command, notes)
     print((out / "report.md").read_text(encoding="utf-8"))
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _leak_notes(args: argparse.Namespace, recipe, report: list[str], train_dev: str | None) -> dict[str, list[str]]:
+    """Per scored data set, the ways its figures can be optimistic: data that chose the weights, or
+    teachers that saw it. Printed once as warnings and marked in the report above each table."""
+    notes: dict[str, list[str]] = {ref: [] for ref in report}
+    dev = getattr(recipe.data, "dev", None) or ""
+    teachers = getattr(recipe.data, "teachers", None)
+    for ref in report:
+        if train_dev is None and ref in ("", dev):
+            notes[ref].append("scored on the dev set that chose the weights and the stopping point (no "
+                              "--split-half): its figures are optimistic; --split-half chooses on half A and scores on B")
+        if train_dev is not None and ref == train_dev:
+            notes[ref].append("half A chose the weights: its figures and p-values are not held out; they are shown "
+                              "to gauge selection, read half B's")
+        if teachers and (train_dev is None or ref in (train_dev, dev) or ref.startswith(f"{dev}@")):
+            notes[ref].append("the distillation teachers (data.teachers) were chosen on the whole dev set, halves "
+                              "included: scores on it are not held out from them")
+    if args.split_half and args.data:
+        for ref in report:
+            notes[ref].append("--data replaced the held-out half B: no table here is scored on data that "
+                              "selection never saw unless --data names it")
+    return notes
 
 
 def _apply_decode_options(task, args: argparse.Namespace) -> None:

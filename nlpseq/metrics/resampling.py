@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import numpy as np
 
@@ -117,28 +117,79 @@ def paired_bootstrap(base: Sequence[ItemStats], other: Sequence[ItemStats], weig
     return {"delta": observed, "delta_low": lo, "delta_high": hi, "p": p}
 
 
-def seed_summary(values: Sequence[float], level: float = 0.95) -> dict[str, float | None]:
+SCORE_RANGE = (0.0, 100.0)  # every resampled metric (accuracies, F1, BLEU, chrF) is a percentage
+
+
+def seed_summary(values: Sequence[float], level: float = 0.95,
+                 bounds: tuple[float, float] | None = SCORE_RANGE) -> dict[str, Any]:
     """Mean, sample standard deviation and the t-interval of the mean over seeds.
 
     One seed says nothing about the spread between seeds: its ``sd`` and interval are None (printed
-    as n/a), not a zero-width interval that would read as certainty.
+    as n/a), not a zero-width interval that would read as certainty. The interval is clipped to the
+    metric's ``bounds`` (``clipped`` says so): with two seeds the t quantile is 12.7, and an accuracy's
+    interval would otherwise run past 100.
     """
     from scipy import stats
 
     x = np.asarray(values, float)
     n = len(x)
     mean = float(x.mean())
+    out: dict[str, Any] = {"mean": mean, "sd": None, "ci_low": None, "ci_high": None, "n": n,
+                           "min": float(x.min()), "max": float(x.max()), "clipped": False}
     if n < 2:
-        return {"mean": mean, "sd": None, "ci_low": None, "ci_high": None, "n": n,
-                "min": float(x.min()), "max": float(x.max())}
+        return out
     sd = float(x.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n))
-    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n,
-            "min": float(x.min()), "max": float(x.max())}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        out["clipped"] = low < bounds[0] or high > bounds[1]
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    out.update(sd=sd, ci_low=low, ci_high=high)
+    return out
 
 
-def spread(summary: dict[str, float | None]) -> tuple[str, str]:
-    """(``± sd``, ``[low, high]``) of a :func:`seed_summary` as printed, ``n/a`` where one seed gives none."""
+def welch_test(base: Sequence[float], other: Sequence[float]) -> dict[str, float | None]:
+    """Welch's t-test of ``other`` against ``base`` over their per-seed scores (two-sided).
+
+    Each seed is one observation, so the spread between seeds counts: p says how often two
+    configurations that do not differ would, retrained with other seeds, differ this much. (The
+    paired bootstrap over items holds the trained models fixed and counts only the evaluation set's
+    noise.) Returns ``delta`` (other - base), ``t``, the Welch-Satterthwaite ``df`` and ``p``; all but
+    ``delta`` are None with fewer than two seeds on a side or no spread on either.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(base, float), np.asarray(other, float)
+    delta = float(b.mean() - a.mean())
+    out: dict[str, float | None] = {"delta": delta, "t": None, "df": None, "p": None}
+    if len(a) < 2 or len(b) < 2:
+        return out
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return out
+    t = delta / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    out.update(t=float(t), df=float(df), p=float(2 * stats.t.sf(abs(t), df)))
+    return out
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (None entries are left out and stay None):
+    the smallest is multiplied by m, the next by m - 1, ..., each kept at least as large as the one
+    before and at most 1. It controls the chance of any false positive in the family."""
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (len(present) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def spread(summary: dict[str, Any]) -> tuple[str, str]:
+    """(``± sd``, ``[low, high]``) of a :func:`seed_summary` as printed, ``n/a`` where one seed gives
+    none, and a mark where the interval was clipped to the metric's range."""
     if summary["sd"] is None:
         return "± n/a", "n/a (one seed)"
-    return f"± {summary['sd']:.2f}", f"[{summary['ci_low']:.2f}, {summary['ci_high']:.2f}]"
+    mark = " (clipped)" if summary.get("clipped") else ""
+    return f"± {summary['sd']:.2f}", f"[{summary['ci_low']:.2f}, {summary['ci_high']:.2f}]{mark}"

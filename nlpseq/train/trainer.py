@@ -228,6 +228,12 @@ class Trainer:
         """Training seconds so far, including those before a resume."""
         return time.perf_counter() - self._started
 
+    def shared_elapsed(self) -> float:
+        """Training seconds as the processes agree on them: the mean of their clocks (one all-reduce).
+        Every process calls it at the same points, so the schedules and stops that read it stay equal
+        where each process's own clock would let the copies of the model drift apart."""
+        return self.dist.sum(self.elapsed())[0] / self.dist.world
+
     def budget_used(self) -> float:
         """The share (0..1) of the training budget spent: the furthest along of time (``max_minutes``),
         steps (``max_steps``) and epochs, so budget schedules end with whichever limit ends the run."""
@@ -236,9 +242,9 @@ class Trainer:
         if self._epoch_batches:
             used = (p.epoch + p.batch_in_epoch / self._epoch_batches) / max(cfg.epochs, 1)
         if cfg.max_steps:
-            used = max(used, (p.step + 1) / cfg.max_steps)  # the rate the next step will use
+            used = max(used, p.step / cfg.max_steps)  # steps done: the next step's rate, however it is reached
         if cfg.max_minutes:
-            used = max(used, self.elapsed() / (cfg.max_minutes * 60))
+            used = max(used, self.shared_elapsed() / (cfg.max_minutes * 60))
         return min(used, 1.0)
 
     # -- evaluation ------------------------------------------------------------------------------
@@ -247,12 +253,12 @@ class Trainer:
         if cfg.eval_every and step % cfg.eval_every == 0:
             return True
         # Spaced in time too, so a slower machine still evaluates (and selects) as often per budget.
-        return bool(cfg.eval_every_minutes) and self.elapsed() - self._evaluated_clock >= cfg.eval_every_minutes * 60
+        return bool(cfg.eval_every_minutes) and self.shared_elapsed() - self._evaluated_clock >= cfg.eval_every_minutes * 60
 
     def _evaluate(self) -> bool:
         """Evaluate on dev, keep the selected weights; returns True when training should stop."""
         p, main, select = self.progress, self.dist.is_main, self.cfg.select
-        p.evaluated_step, self._evaluated_clock = p.step, self.elapsed()
+        p.evaluated_step, self._evaluated_clock = p.step, self.shared_elapsed()
         if self.evaluate_fn is None:
             if main:
                 self.run.save_weights(self.eval_model.state_dict())
@@ -430,6 +436,9 @@ class Trainer:
         from ..machine import training_flops
 
         state = rng_state()
+        # A model that carries its state across batches (truncated BPTT) would otherwise train its next
+        # chunk from the state this extra pass left, not from the one training (or a resume) left.
+        carried = self.model.carried_state() if isinstance(self.model, CarriesState) else None
         units = [0]
 
         def step() -> None:
@@ -442,6 +451,8 @@ class Trainer:
         finally:
             self.optimizer.zero_grad(set_to_none=True)
             set_rng_state(state)
+            if isinstance(self.model, CarriesState):
+                self.model.restore_carried_state(carried)
         return flops / max(units[0], 1)
 
     def _record_run_facts(self) -> None:
@@ -463,8 +474,7 @@ class Trainer:
     def _out_of_time(self) -> bool:
         if self.cfg.max_minutes is None:
             return False
-        over = self.elapsed() >= self.cfg.max_minutes * 60
-        return self.dist.sum(float(over))[0] > 0  # every rank stops at the same step
+        return self.shared_elapsed() >= self.cfg.max_minutes * 60  # every rank stops at the same step
 
     def _forward(self, batch: dict) -> tuple[dict, torch.Tensor]:
         """The model's output and the objective to minimise (its loss plus any L2 penalty)."""
@@ -484,6 +494,8 @@ class Trainer:
         if self.average is not None:
             self.average.update_parameters(self.model)
         self.optimizer.zero_grad(set_to_none=True)
-        self.schedule.step()
+        # The step is counted before the schedule moves: the budget it reads is then the same whether
+        # the next step follows this one, starts an epoch or starts a resumed run.
         self.progress.step += 1
+        self.schedule.step()
         self._reseed_rank()

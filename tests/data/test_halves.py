@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlpseq.data.halves import split_half_ref, take_half
+from nlpseq.data.halves import half_indices, split_half_ref, take_half
 from nlpseq.errors import DataError
 
 
@@ -45,3 +45,12 @@ def test_sst_halves_are_stratified_by_root_label(sst_dev):
     a = Counter(t.label() for t in take_half(trees, "A", labels))
     b = Counter(t.label() for t in take_half(trees, "B", labels))
     assert all(abs(a[k] - b[k]) <= 1 for k in set(labels))
+
+
+def test_the_halves_are_pinned():
+    # Every figure reported on a half depends on which items it holds: these indices must never move
+    # (with a numpy release, say). If this fails, the halves changed, and every half-B figure with them.
+    assert half_indices(20, "A") == [0, 1, 4, 6, 7, 9, 10, 11, 15, 18]
+    assert half_indices(12, "B", [i % 3 for i in range(12)]) == [0, 1, 2, 5, 6, 7]
+    a = half_indices(1101, "A")  # SST dev's size
+    assert len(a) == 551 and a[:15] == [1, 3, 4, 5, 6, 7, 10, 14, 16, 17, 20, 23, 24, 25, 27]

@@ -75,3 +75,34 @@ def test_a_table_for_other_vocabularies_is_refused(tmp_path):
     LexicalTable(torch.zeros(5, 3, dtype=torch.long), torch.arange(7)).save(tmp_path / "t.safetensors")
     with pytest.raises(RunDirError, match="other vocabularies"):
         LexicalTable.load(tmp_path / "t.safetensors", src_size=5, tgt_size=6)
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_every_piece_a_translation_outputs_is_in_its_sentences_shortlist(mt_run, monkeypatch, beam):
+    import nlpseq.tasks.translation as translation
+
+    task, model = nlpseq.load_run(mt_run)
+    task.decode_cfg.shortlist_frequent = 0  # only the source pieces' own candidates: a shortlist small enough to bind
+    seen = []
+    for name in ("greedy_search", "beam_search"):
+        search = getattr(translation, name)
+
+        def spy(*args, _search=search, vocab=None, **kwargs):
+            hyps = _search(*args, vocab=vocab, **kwargs)
+            seen.append((vocab, hyps))
+            return hyps
+
+        monkeypatch.setattr(translation, name, spy)
+    sources = task.read_eval(None).sources[:12]
+    for s in sources:  # one sentence per call: its batch's shortlist is its own
+        task.translate(model, [s], beam=beam, shortlist=3)
+    assert len(seen) == len(sources)
+    src_vocab = task.src_sp.vocab()
+    for s, (vocab, hyps) in zip(sources, seen):
+        assert vocab is not None, "the shortlist never reached the search"
+        table = task.lexical_table()
+        expected = table.shortlist(torch.tensor([src_vocab.encode(task.src_sp.tokenize(s))]), 3, 0)
+        assert set(vocab.tolist()) == set(expected.tolist())
+        assert len(vocab) < len(task.tgt_sp.vocab()) // 2  # a real restriction, not the whole vocabulary
+        for hyp in (h for hs in hyps for h in (hs if isinstance(hs, list) else [hs])):
+            assert set(hyp.tokens) <= set(vocab.tolist())

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nlpseq.metrics.resampling import (ItemStats, bootstrap_interval, paired_bootstrap, percentile_interval,
-                                       resample_weights, seed_summary, spread)
+                                       holm, resample_weights, seed_summary, spread, welch_test)
 
 
 def test_a_resample_scores_the_sum_of_its_items_statistics():
@@ -76,9 +76,57 @@ def test_bleu_and_chrf_items_reproduce_sacrebleus_corpus_scores():
 
 
 def test_seed_summary_by_hand():
-    s = seed_summary([1.0, 2.0, 3.0])
+    s = seed_summary([1.0, 2.0, 3.0], bounds=None)
     # mean 2, sd 1, t(0.975, 2 df) = 4.3027: half width 4.3027 / sqrt(3) = 2.4841
     assert (s["mean"], s["sd"], s["n"]) == (2.0, 1.0, 3)
     assert s["ci_low"] == pytest.approx(2 - 2.4841, abs=1e-4) and s["ci_high"] == pytest.approx(2 + 2.4841, abs=1e-4)
     one = seed_summary([5.0])  # one seed: no spread to report, not a zero-width interval
     assert one["sd"] is None and one["ci_low"] is None and spread(one) == ("± n/a", "n/a (one seed)")
+
+
+def test_welch_test_by_hand_and_against_scipy():
+    from scipy import stats
+
+    # base 1,2,3 and other 4,5,6: delta 3, each mean's variance 1/3, t = 3 / sqrt(2/3) = 3.6742, df = 4.
+    result = welch_test([1, 2, 3], [4, 5, 6])
+    assert result["delta"] == 3.0 and result["t"] == pytest.approx(3.674235, abs=1e-6)
+    assert result["df"] == pytest.approx(4.0) and result["p"] == pytest.approx(0.021311641, abs=1e-6)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        a, b = rng.normal(70, 2, rng.integers(2, 8)), rng.normal(71, 4, rng.integers(2, 8))
+        assert welch_test(a, b)["p"] == pytest.approx(stats.ttest_ind(b, a, equal_var=False).pvalue, rel=1e-9)
+    assert welch_test([70.0], [71.0, 72.0])["p"] is None  # one seed: no spread to test against
+    assert welch_test([70.0, 70.0], [71.0, 71.0])["p"] is None
+
+
+def test_the_headline_test_counts_seed_variance_where_the_item_bootstrap_does_not():
+    from nlpseq.experiments.plan import Configuration
+    from nlpseq.experiments.report import summarize
+    from nlpseq.experiments.runner import RunResult
+
+    rng = np.random.default_rng(7)
+
+    def run(name: str, seed: int, accuracy: float) -> RunResult:
+        right = (rng.random(1000) < accuracy).astype(float)  # one trained model: its own ability
+        return RunResult(Configuration((name,)), seed, None, {}, {"accuracy": ItemStats.ratio(right, np.ones(1000))})
+
+    # Seeds spread the configurations' scores by 10 points; their means differ by 5: no evidence.
+    runs = [run("a", s, acc) for s, acc in enumerate((0.60, 0.70, 0.80))]
+    runs += [run("b", s, acc) for s, acc in enumerate((0.65, 0.75, 0.85))]
+    vs = summarize(runs, resamples=500)["configurations"][1]["metrics"]["accuracy"]["vs_first"]
+    assert vs["p"] > 0.3  # the headline: over seeds
+    assert vs["p_items"] < 0.01  # seeds fixed: the item bootstrap alone would call it significant
+
+
+def test_holm_by_hand_and_against_statsmodels():
+    assert holm([0.01, 0.04, 0.03, None]) == pytest.approx([0.03, 0.06, 0.06, None])
+    assert holm([0.5, 0.9]) == [1.0, 1.0]
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    p = list(np.random.default_rng(3).random(12) ** 3)
+    assert holm(p) == pytest.approx(list(multitest.multipletests(p, method="holm")[1]))
+
+
+def test_two_seed_intervals_stay_within_the_metrics_range():
+    s = seed_summary([99.0, 100.0])  # t quantile 12.7: the raw interval runs to 106
+    assert s["ci_high"] == 100.0 and s["ci_low"] >= 0 and s["clipped"]
+    assert spread(s)[1].endswith("(clipped)")

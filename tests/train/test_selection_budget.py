@@ -13,12 +13,15 @@ from nlpseq.train.checkpoint import list_checkpoints
 from nlpseq.train.config import TrainConfig
 from nlpseq.train.optim import Schedule, budget_factor
 
-from .test_trainer import make, toy_data
+from nlpseq.train.trainer import Trainer
+
+from .test_trainer import Toy, make, toy_data
 
 
 def test_budget_factor_falls_linearly_or_along_a_cosine():
     assert [budget_factor("budget_linear", u) for u in (0, 0.25, 1, 1.5)] == [1.0, 0.75, 0.0, 0.0]
     assert budget_factor("budget_cosine", 0.5) == pytest.approx(0.5)
+    assert budget_factor("budget_cosine", 0.25) == pytest.approx(0.853553, abs=1e-6)  # (1 + cos(pi / 4)) / 2
     assert budget_factor("budget_cosine", 1.0) == pytest.approx(0.0, abs=1e-12)
 
 
@@ -146,3 +149,101 @@ def test_select_loss_without_a_dev_loss_is_a_one_line_error(tmp_path):
     tr = make(tmp_path, lambda m: {"mse": 1.0}, epochs=2, select="loss")
     with pytest.raises(RecipeError, match="dev loss"):
         tr.fit(data)
+
+
+def test_a_max_steps_budget_resumed_mid_epoch_reaches_the_uninterrupted_weights(tmp_path):
+    data, _, _ = toy_data()
+    cfg = dict(epochs=50, max_steps=20, lr=0.05, schedule="budget_linear", eval_every=3)
+    full = make(_dir(tmp_path, "full"), lambda m: {"mse": 1.0}, **cfg)
+    rates = []
+    full.schedule.step = (lambda step: lambda: (step(), rates.append(full.schedule.lr)))(full.schedule.step)
+    first = full.schedule.lr
+    full.fit(data)
+    # Step j (from 1) runs at lr * (1 - (j - 1) / 20): the first at the full rate, none at 0.
+    assert [first, *rates[:-1]] == pytest.approx([0.05 * (1 - j / 20) for j in range(20)])
+    calls = []
+
+    def dies_at_the_fourth_evaluation(m):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # after the checkpoint of step 9 (evaluations at 3, 6, 8, 9): mid-epoch
+        return {"mse": 1.0}
+
+    with pytest.raises(KeyboardInterrupt):
+        make(_dir(tmp_path, "part"), dies_at_the_fourth_evaluation, **cfg).fit(data)
+    resumed = make(tmp_path / "part", lambda m: {"mse": 1.0}, **cfg)
+    assert resumed.resume() and resumed.progress.step == 9 and resumed.progress.batch_in_epoch % 8
+    resumed.fit(data)
+    assert resumed.progress.step == full.progress.step == 20
+    for a, b in zip(full.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_select_best_keeps_the_weights_of_the_best_evaluation_in_either_direction(tmp_path, higher_is_better):
+    data, _, _ = toy_data()
+    scores = iter([1.0, 3.0, 5.0, 4.0, 2.0, 0.5])  # rises to the third evaluation, then falls
+    seen = {}
+
+    def evaluate(m):
+        v = next(scores)
+        seen[v] = {k: t.detach().clone() for k, t in m.state_dict().items()}
+        return {"score": v if higher_is_better else -v}  # lower is better: the same evaluation is the best
+
+    torch.manual_seed(0)
+    cfg = TrainConfig(batch_size=8, batch_tokens=1000, tensorboard=False, progress=False, clip_norm=None, epochs=6,
+                      lr=0.05, select="best")
+    Trainer(Toy(), cfg, RunDir(tmp_path), 0, evaluate, "score", higher_is_better).fit(data)
+    saved = _weights(tmp_path / "model.safetensors")
+    assert all(torch.equal(saved[k], seen[5.0][k]) for k in saved)
+
+
+@pytest.mark.parametrize("select", ["best", "loss", "last", "average"])
+def test_every_select_mode_saves_the_same_weights_after_a_kill_and_resume(tmp_path, select):
+    data, _, _ = toy_data()
+    # One score per evaluation (every 4 steps); the lowest mse (0.5) and the lowest loss (10 - 9.0) come
+    # before the kill, so a resume that forgot them would keep later weights.
+    values = [3.0, 0.5, 9.0, 4.0, 5.0, 1.0, 6.0, 7.0, 2.5, 3.5, 1.5, 4.5]
+
+    def scores(start: int = 0, die_at: int | None = None):
+        it = iter(values[start:])
+
+        def evaluate(m):
+            if next_index[0] == die_at:
+                raise KeyboardInterrupt
+            next_index[0] += 1
+            v = next(it)
+            return {"mse": v, "loss": 10 - v}  # the lowest mse and the lowest loss fall on other evaluations
+
+        next_index = [start]
+        return evaluate
+
+    cfg = dict(epochs=6, lr=0.05, select=select, eval_every=4, keep_checkpoints=3, average_last=3)
+    make(_dir(tmp_path, "full"), scores(), **cfg).fit(data)
+    with pytest.raises(KeyboardInterrupt):  # during the 5th evaluation (step 20): the newest checkpoint is step 16
+        make(_dir(tmp_path, "part"), scores(die_at=4), **cfg).fit(data)
+    assert len(list_checkpoints(RunDir(tmp_path / "part"))) == 3  # older checkpoints are there to fall back on
+    resumed = make(tmp_path / "part", scores(start=4), **cfg)
+    assert resumed.resume() and resumed.progress.step == 16  # the newest complete checkpoint, not step 0
+    resumed.fit(data)
+    full, part = _weights(tmp_path / "full" / "model.safetensors"), _weights(tmp_path / "part" / "model.safetensors")
+    assert all(torch.equal(full[k], part[k]) for k in full)
+
+
+def test_time_budgets_read_the_clock_the_processes_agree_on(tmp_path, monkeypatch):
+    from nlpseq.train.distributed import Distributed
+
+    class TwoRanks(Distributed):
+        """Rank 0 of two whose peer's clock runs 60 s ahead: the all-reduced clock is the mean."""
+
+        def sum(self, *values):
+            return [2 * v + 60.0 for v in values]
+
+    tr = make(tmp_path, epochs=100, max_minutes=2.0, schedule="budget_linear")
+    tr.dist = TwoRanks(0, 2)
+    tr._started = 0.0
+    monkeypatch.setattr("nlpseq.train.trainer.time.perf_counter", lambda: 30.0)  # this rank: 30 s in
+    assert tr.shared_elapsed() == 60.0  # (30 + 90) / 2
+    assert tr.budget_used() == pytest.approx(0.5)  # 60 s of 120, not this rank's 30
+    monkeypatch.setattr("nlpseq.train.trainer.time.perf_counter", lambda: 91.0)  # the mean passes 120 s
+    assert tr._out_of_time()
