@@ -81,14 +81,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for flag, value in (("--jobs", args.jobs), ("--threads", args.threads)):
         if value is not None and value < 1:
             raise NlpseqError(f"{flag} {value}: at least 1")
+    if args.jobs > 1 and any(r.train.max_minutes for r in recipes):
+        print(f"nlpseq: warning: train.max_minutes with --jobs {args.jobs}: the runs share the machine, so each "
+              "gets fewer steps in its minutes than it would alone (see each run's steps in the report)", file=sys.stderr)
     out = Path(args.out or Path("runs") / f"compare_{Path(args.recipe).stem}")
     done = 0
 
-    def progress(result) -> None:
+    def progress(config, seed: int, scored: dict) -> None:  # one line per run, every data set on it
         nonlocal done
         done += 1
-        print(f"[{done}/{len(configs) * len(seeds) * len(report)}] {result.configuration.name} seed {result.seed}: "
-              + ", ".join(f"{m}={it.value:.2f}" for m, it in result.items.items()), file=sys.stderr, flush=True)
+        parts = [f"{ref or 'dev'}: " + ", ".join(f"{m}={it.value:.2f}" for m, it in r.items.items())
+                 for ref, r in scored.items()]
+        print(f"[{done}/{len(configs) * len(seeds)}] {config.name} seed {seed}: " + "; ".join(parts),
+              file=sys.stderr, flush=True)
 
     results = run_experiment(args.recipe, configs, seeds, out, args.set, train_dev, report, args.jobs, args.threads,
                              on_done=progress)

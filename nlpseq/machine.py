@@ -17,21 +17,27 @@ import torch
 _RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
-def measure_sgemm(threads: int | None = None, seconds: float = 1.0, n: int = 1024) -> float:
-    """fp32 GFLOP/s of ``n x n`` matrix products on ``threads`` torch threads (default: the current number)."""
+def measure_sgemm(threads: int | None = None, seconds: float = 1.0, n: int = 1024,
+                  device: str | torch.device = "cpu") -> float:
+    """fp32 GFLOP/s of ``n x n`` matrix products on ``device``: on a CPU with ``threads`` torch threads
+    (default: the current number), on a GPU its own rate."""
     old = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
+    device = torch.device(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     try:
         g = torch.Generator().manual_seed(0)
-        a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
-        c = torch.empty(n, n)
+        a, b = torch.randn(n, n, generator=g).to(device), torch.randn(n, n, generator=g).to(device)
+        c = torch.empty(n, n, device=device)
         for _ in range(2):  # warm-up: thread pool and caches
             torch.mm(a, b, out=c)
+        sync()
         reps, t0 = 0, time.perf_counter()
         while reps < 3 or time.perf_counter() - t0 < seconds:
             torch.mm(a, b, out=c)
             reps += 1
+            sync()
         return 2.0 * n**3 * reps / (time.perf_counter() - t0) / 1e9
     finally:
         torch.set_num_threads(old)
@@ -48,11 +54,16 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_facts(threads: int | None = None, seconds: float = 1.0) -> dict[str, Any]:
-    """CPU, cores, torch threads and the measured fp32 matmul rate (``sgemm_gflops``) on those threads."""
+def machine_facts(threads: int | None = None, seconds: float = 1.0,
+                  device: str | torch.device = "cpu") -> dict[str, Any]:
+    """CPU, cores, torch threads and the measured fp32 matmul rate (``sgemm_gflops``) on those threads,
+    or on ``device`` when it is a GPU (``device`` names it then)."""
     threads = threads or torch.get_num_threads()
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": threads, "torch": torch.__version__,
-            "sgemm_gflops": round(measure_sgemm(threads, seconds), 1)}
+    facts = {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": threads, "torch": torch.__version__,
+             "sgemm_gflops": round(measure_sgemm(threads, seconds, device=device), 1)}
+    if torch.device(device).type != "cpu":
+        facts["device"] = str(device)
+    return facts
 
 
 def _rnn_flops(module: torch.nn.RNNBase, inputs: tuple) -> float:

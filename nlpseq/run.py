@@ -20,7 +20,8 @@ from typing import Any
 
 
 from .errors import RunDirError
-from .fileio import atomic_path, atomic_write_json, atomic_write_text
+from .faults import kill_part_way
+from .fileio import atomic_path, atomic_write_text
 
 RECIPE, INFO, VOCAB, WEIGHTS, METRICS = "recipe.yaml", "run.json", "vocab.json", "model.safetensors", "metrics.jsonl"
 TOKENIZER, CHECKPOINTS, TENSORBOARD = "tokenizer", "checkpoints", "tensorboard"
@@ -170,15 +171,21 @@ class RunDir:
             raise RunDirError(f"{self / name}: these weights do not fit the model that the run's recipe and "
                               f"vocabulary describe ({detail[:160]})") from None
 
-    def write_info(self, info: dict[str, Any]) -> None:
-        atomic_write_json(self / INFO, info)
+    def write_info(self, info: dict[str, Any], step: int | None = None) -> None:
+        """Write ``run.json`` atomically (``step``: the training step, for the fault tests' kill point)."""
+        with atomic_path(self / INFO) as tmp:
+            tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            if step is not None:
+                kill_part_way("info.partial", step, tmp)
 
-    def save_weights(self, state: dict, name: str = WEIGHTS) -> None:
-        """Write a state dict as safetensors, atomically."""
+    def save_weights(self, state: dict, name: str = WEIGHTS, step: int | None = None) -> None:
+        """Write a state dict as safetensors, atomically (``step``: as for :meth:`write_info`)."""
         from safetensors.torch import save_file
 
         with atomic_path(self / name) as tmp:
             save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(tmp))
+            if step is not None:
+                kill_part_way("selected.partial", step, tmp)
 
     def load_weights(self, name: str = WEIGHTS) -> dict:
         """Read safetensors weights; no pickled code is ever executed."""

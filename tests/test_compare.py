@@ -32,6 +32,15 @@ def test_compare_trains_every_configuration_and_seed_and_reports_statistics(tmp_
     assert summary[half_b]["items"] + summary[half_a]["items"] == 100  # the sample's dev set, split in two
     assert (out / "compare.png").stat().st_size > 1000 and "## root_fine" in (out / "report.md").read_text()
     assert "| model.dropout=0.5 | 2 |" in res.stdout
+    assert "p (seeds)" in res.stdout and "p (items, seeds fixed)" in res.stdout
+    assert "half A chose the weights" in res.stdout  # marked above half A's tables
+    assert "2 seeds per configuration" in res.stdout and "warning" not in res.stdout  # warnings go to stderr
+    assert "half A chose the weights" in res.stderr
+    runs = summary[half_b]["configurations"][0]["training"]
+    assert [r["seed"] for r in runs] == [1, 2] and all(r["steps"] > 0 and r["stopped_by"] == "epochs" for r in runs)
+    assert "## Runs" in (out / "report.md").read_text()
+    progress = [ln for ln in res.stderr.splitlines() if ln.startswith("[")]
+    assert len(progress) == 4 and all("@B: " in ln and "@A: " in ln for ln in progress)  # a line per run
     table = rows(out / "compare.json")  # the README's rows
     assert len(table) == 2 and "seeds 1-2: phrase_fine **" in table[0] and "[on A: " in table[0]
     # A second call finds every run scored and trains nothing again.

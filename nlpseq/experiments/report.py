@@ -32,7 +32,7 @@ def summarize(results: Sequence[RunResult], resamples: int = 1000, seed: int = 1
         runs = configs[name]
         entry: dict[str, Any] = {"name": name, "overrides": list(runs[0].configuration.overrides),
                                  "seeds": [r.seed for r in runs], "runs": [str(r.run_dir) for r in runs],
-                                 "metrics": {}}
+                                 "training": [{"seed": r.seed, **r.facts} for r in runs], "metrics": {}}
         for m in metrics:
             values = [r.items[m].value for r in runs]
             stats = {"values": values, **seed_summary(values)}
@@ -86,6 +86,17 @@ def _markdown(summary: dict[str, Any], title: str, command: str, notes: Sequence
         lines.append("Per seed: " + "; ".join(
             f"{c['name']}: " + ", ".join(f"{v:.2f}" for v in c["metrics"][m]["values"]) for c in summary["configurations"]))
         lines.append("")
+    lines += ["## Runs", "", "| configuration | seed | steps | epochs | seconds | stopped by | units/s | "
+              "matmul GFLOP/s |", "|---|---|---|---|---|---|---|---|"]
+    for c in summary["configurations"]:
+        for t in c.get("training", []):
+            def cell(key: str, fmt: str = "{}") -> str:
+                return "n/a" if t.get(key) is None else fmt.format(t[key])
+
+            lines.append(f"| {c['name']} | {t['seed']} | {cell('steps')} | {cell('epochs', '{:.2f}')} | "
+                         f"{cell('seconds', '{:.0f}')} | {cell('stopped_by')} | {cell('units_per_s', '{:.0f}')} | "
+                         f"{cell('sgemm_gflops', '{:.1f}')} |")
+    lines.append("")
     return "\n".join(lines)
 
 

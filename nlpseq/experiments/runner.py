@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import NlpseqError
 from ..fileio import atomic_path
 from ..metrics.resampling import ItemStats
-from ..run import RECIPE
+from ..run import INFO, RECIPE
 from .plan import Configuration
 
 
@@ -30,6 +30,20 @@ class RunResult:
     run_dir: Path
     metrics: dict
     items: dict[str, ItemStats]
+    facts: dict = field(default_factory=dict)  # from run.json: steps, seconds, what stopped it, units/s, machine
+
+
+def run_facts(run_dir: Path) -> dict:
+    """What a trained run recorded about its training (``run.json``): steps, epochs, seconds, what
+    stopped it, units/s, and the machine's matmul rate where it was measured."""
+    try:
+        info = json.loads((run_dir / INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    training = dict(info.get("training") or {})
+    if "machine" in info:
+        training["sgemm_gflops"] = info["machine"].get("sgemm_gflops")
+    return training
 
 
 def save_items(items: dict[str, ItemStats], path: str | os.PathLike) -> None:
@@ -66,7 +80,8 @@ def _run_logged(cmd: list[str], log: Path, env: dict, what: str) -> str:
 def run_experiment(recipe: str | os.PathLike, configurations: Sequence[Configuration], seeds: Sequence[int],
                    out: str | os.PathLike, overrides: Sequence[str] = (), train_dev: str | None = None,
                    report_data: Sequence[str] = (), jobs: int = 1, threads: int | None = None,
-                   on_done: Callable[[RunResult], None] | None = None) -> dict[str, list[RunResult]]:
+                   on_done: Callable[[Configuration, int, dict[str, RunResult]], None] | None = None
+                   ) -> dict[str, list[RunResult]]:
     """Train ``recipe`` for every configuration and seed into ``out/<configuration>/seed_<s>`` and score
     each run on every reference in ``report_data``; returns, per data reference, the results.
 
@@ -109,12 +124,16 @@ def run_experiment(recipe: str | os.PathLike, configurations: Sequence[Configura
                 with atomic_path(scored) as tmp:
                     tmp.write_text(stdout.strip().splitlines()[-1], encoding="utf-8")
             metrics = json.loads(scored.read_text(encoding="utf-8"))
-            results.append(RunResult(config, seed, run_dir, metrics, load_items(run_dir / f"items_{_data_tag(ref)}.npz")))
-            if on_done is not None:
-                on_done(results[-1])
+            results.append(RunResult(config, seed, run_dir, metrics, load_items(run_dir / f"items_{_data_tag(ref)}.npz"),
+                                     run_facts(run_dir)))
+        if on_done is not None:
+            on_done(config, seed, dict(zip(report_data, results)))
         return results
 
-    todo = [(c, s) for c in configurations for s in seeds]
+    # Seed first: stopped part-way, an experiment has every configuration on its first seeds, which
+    # can be compared, rather than every seed of the first configurations.
+    todo = [(c, s) for s in seeds for c in configurations]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         done = list(pool.map(lambda cs: one(*cs), todo))
-    return {ref: [results[i] for results in done] for i, ref in enumerate(report_data)}
+    order = sorted(range(len(todo)), key=lambda i: (configurations.index(todo[i][0]), seeds.index(todo[i][1])))
+    return {ref: [done[i][k] for i in order] for k, ref in enumerate(report_data)}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..faults import kill_point
+from ..faults import kill_part_way, kill_point
 from ..fileio import fsync_dir
 from ..errors import RunDirError
 from ..run import CHECKPOINTS, STATE, WEIGHTS, RunDir, is_pickle
@@ -57,8 +57,10 @@ def save_checkpoint(run: RunDir, step: int, model: torch.nn.Module, state: dict,
     from safetensors.torch import save_file
 
     save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / WEIGHTS))
+    kill_part_way("checkpoint.weights.partial", step, tmp / WEIGHTS)
     kill_point("checkpoint.weights", step)
     torch.save(state, tmp / STATE)
+    kill_part_way("checkpoint.state.partial", step, tmp / STATE)
     kill_point("checkpoint.state", step)
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
@@ -127,19 +129,24 @@ def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
     return None
 
 
-def average_checkpoints(run: RunDir, last: int) -> dict[str, torch.Tensor]:
+def average_checkpoints(run: RunDir, last: int, moving_average: bool = False) -> dict[str, torch.Tensor]:
     """The element-wise mean of the weights of the newest ``last`` complete checkpoints (fewer when
-    the run wrote fewer); integer tensors (counts) come from the newest one.
+    the run wrote fewer); integer tensors (counts) come from the newest one. ``moving_average``: the
+    mean of the checkpoints' moving averages of the weights (``train.ema``), which are what a run with
+    one evaluates and saves, instead of their raw weights.
 
     Averaging the end of a run's trajectory smooths out the noise of its last steps without
     picking one point by a noisy dev metric (as Vaswani et al. 2017 average their last checkpoints).
     """
-    from safetensors.torch import load_file
-
     paths = list_checkpoints(run)[-last:]
     if not paths:
         raise FileNotFoundError(f"{run.path}: no checkpoint to average")
-    states = [load_file(str(p / WEIGHTS)) for p in paths]
+    states = []
+    for path in paths:
+        weights, state = _read_checkpoint(path)
+        if moving_average:  # AveragedModel's keys: the module's under "module.", and its step count
+            weights = {k.removeprefix("module."): v for k, v in state["average"].items() if k.startswith("module.")}
+        states.append(weights)
     out = {}
     for name, newest in states[-1].items():
         if torch.is_floating_point(newest):

@@ -189,7 +189,8 @@ class Trainer:
         self._reseed_rank()
         if self.dist.is_main:
             self.run.truncate_metrics(self.progress.step)
-        log.info("resumed at step %d (epoch %d)", self.progress.step, self.progress.epoch)
+        # Said on stderr: which checkpoint a resume took is what a person (or a fault test) checks first.
+        log.warning("resumed from the checkpoint of step %d (epoch %d)", self.progress.step, self.progress.epoch + 1)
         return True
 
     def _reseed_rank(self) -> None:
@@ -261,7 +262,7 @@ class Trainer:
         p.evaluated_step, self._evaluated_clock = p.step, self.shared_elapsed()
         if self.evaluate_fn is None:
             if main:
-                self.run.save_weights(self.eval_model.state_dict())
+                self.run.save_weights(self.eval_model.state_dict(), step=self.progress.step)
             return False
         value, loss = None, None
         if main:  # rank 0 evaluates; every rank then takes the same schedule and stopping decisions
@@ -270,6 +271,7 @@ class Trainer:
             # between training chunks (truncated BPTT) must survive it.
             carried = net.carried_state() if isinstance(net, CarriesState) else None
             net.eval()
+            kill_point("evaluate", p.step)
             with torch.no_grad():
                 metrics = self.evaluate_fn(net)
             net.train()
@@ -292,18 +294,20 @@ class Trainer:
                 p.best_loss, p.best_loss_step = loss, p.step
             # last/average: the newest weights stand in until training ends and replaces them.
             if (select == "best" and better) or (select == "loss" and lower_loss) or select in ("last", "average"):
-                self.run.save_weights(self.eval_model.state_dict())
+                self.run.save_weights(self.eval_model.state_dict(), step=self.progress.step)
         return self.cfg.patience is not None and p.bad_evals >= self.cfg.patience
 
     def _save_selected(self) -> None:
         """At the end of training: the final weights (``select: last``) or the mean of the last
         ``average_last`` checkpoints' weights (``select: average``); other choices were saved as they came."""
         if self.cfg.select == "last":
-            self.run.save_weights(self.eval_model.state_dict())
+            self.run.save_weights(self.eval_model.state_dict(), step=self.progress.step)
         elif self.cfg.select == "average":
             from .checkpoint import average_checkpoints
 
-            self.run.save_weights(average_checkpoints(self.run, self.cfg.average_last))
+            # The mean of what is evaluated: the moving averages where the run keeps one.
+            self.run.save_weights(average_checkpoints(self.run, self.cfg.average_last, self.average is not None),
+                                  step=self.progress.step)
 
     # -- the loop --------------------------------------------------------------------------------
     def fit(self, data: TrainData) -> dict[str, Any]:
@@ -424,9 +428,9 @@ class Trainer:
             self._record_run_facts()
             self._save_selected()
             if self.evaluate_fn is None or not (self.run.path / WEIGHTS).exists():
-                self.run.save_weights(self.eval_model.state_dict())
+                self.run.save_weights(self.eval_model.state_dict(), step=self.progress.step)
             # Written last: a run resumed after this point has nothing left to do.
-            self.run.write_info({**self.run.info(), "finished_step": self.progress.step})
+            self.run.write_info({**self.run.info(), "finished_step": self.progress.step}, step=self.progress.step)
         if self._tb is not None:
             self._tb.close()
 
@@ -462,14 +466,30 @@ class Trainer:
         step = {"best": p.best_step, "loss": p.best_loss_step}.get(select, p.step)
         facts: dict[str, Any] = {"selection": {"select": select, "metric": self.metric, "step": step}}
         rates = [r["units_per_s"] for r in self.run.read_metrics() if r.get("split") == "train" and "units_per_s" in r]
+        median = sorted(rates)[len(rates) // 2] if rates else None
+        facts["training"] = {"steps": p.step, "epochs": p.epoch + (p.batch_in_epoch / self._epoch_batches
+                                                                   if self._epoch_batches else 0.0),
+                             "seconds": round(self.elapsed(), 1), "stopped_by": self._stop_reason(),
+                             "units_per_s": median, "processes": self.dist.world}
         if self.cfg.measure_machine and self._flop_per_unit and rates:
             from ..machine import machine_facts, share_of_machine
 
-            facts["machine"] = machine_facts(torch.get_num_threads())
-            median = sorted(rates)[len(rates) // 2]
-            facts["throughput"] = share_of_machine(self._flop_per_unit, median, facts["machine"]["sgemm_gflops"])
+            # The rate is measured here, on the device this process trains on; the logged units/s are
+            # every process's together, so one process's share of its own device is divided by their number.
+            facts["machine"] = machine_facts(torch.get_num_threads(), device=self.device)
+            facts["throughput"] = share_of_machine(self._flop_per_unit, median / self.dist.world,
+                                                   facts["machine"]["sgemm_gflops"])
         info = self.run.info() if (self.run / INFO).exists() else {}
-        self.run.write_info({**info, **facts, "finished_step": None})
+        self.run.write_info({**info, **facts, "finished_step": None}, step=self.progress.step)
+
+    def _stop_reason(self) -> str:
+        """What ended training: ``max_steps``, ``max_minutes``, ``patience`` (early stopping) or ``epochs``."""
+        p, cfg = self.progress, self.cfg
+        if p.limit_hit:
+            return "max_steps" if cfg.max_steps is not None and p.step >= cfg.max_steps else "max_minutes"
+        if cfg.patience is not None and p.bad_evals >= cfg.patience:
+            return "patience"
+        return "epochs"
 
     def _out_of_time(self) -> bool:
         if self.cfg.max_minutes is None:

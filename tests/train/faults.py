@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,13 +74,38 @@ class Zygote:
         self.proc.wait(30)
 
 
-def kill_points(seed: int, count: int, steps: int, checkpoint_every: int) -> list[str]:
-    """``count`` distinct seeded kill points ``NAME:STEP``: step points anywhere before the last step,
-    checkpoint points at the steps that write a checkpoint."""
+def kill_points(seed: int, count: int, steps: int, checkpoint_every: int, eval_every: int) -> list[str]:
+    """``count`` distinct seeded kill points ``NAME:STEP`` among those a run reaches: step points
+    anywhere before the last step, checkpoint points at the steps that write a checkpoint, ``evaluate``
+    at the steps that evaluate, the selected weights at the first evaluation (the first always keeps
+    its weights) and ``run.json`` at the last step (where it is written)."""
     rng = random.Random(seed)
     ckpt_steps = [s for s in range(1, steps + 1) if s % checkpoint_every == 0 or s == steps]
-    every = [f"{p}:{s}" for p in POINTS for s in (ckpt_steps if p.startswith("checkpoint") else range(1, steps))]
+    eval_steps = [s for s in range(1, steps + 1) if s % eval_every == 0 or s == steps]
+    at = {"evaluate": eval_steps, "selected.partial": eval_steps[:1], "info.partial": [steps]}
+    every = [f"{p}:{s}" for p in POINTS
+             for s in at.get(p, ckpt_steps if p.startswith("checkpoint") else range(1, steps))]
     return rng.sample(every, min(count, len(every)))
+
+
+def each_kind(steps: int, checkpoint_every: int, eval_every: int) -> list[str]:
+    """One kill point of every kind, each at a step after the first checkpoint, so that an older
+    checkpoint is there to fall back on where the newest is damaged."""
+    first_ckpt = checkpoint_every
+    ckpt = next(s for s in range(first_ckpt + 1, steps + 1) if s % checkpoint_every == 0)
+    evaluation = next(s for s in range(first_ckpt + 1, steps + 1) if s % eval_every == 0)
+    step = first_ckpt + 1
+    at = {"evaluate": evaluation, "selected.partial": eval_every, "info.partial": steps}
+    # The whole-file points between the checkpoint's two files are left to the seeded (slow) kills: a
+    # kill part-way through each file leaves the same folder state and a half file besides.
+    kinds = [p for p in POINTS if p not in ("checkpoint.weights", "checkpoint.state")]
+    return [f"{p}:{at.get(p, ckpt if p.startswith('checkpoint') else step)}" for p in kinds]
+
+
+def newest_checkpoint_step(run: Path) -> int:
+    """The step of the newest complete checkpoint in ``run`` (0: none), as a resume should find it."""
+    steps = [int(p.name.split("_")[1]) for p in (run / "checkpoints").glob("step_*") if p.is_dir()]
+    return max(steps, default=0)
 
 
 def final_checkpoint(run: Path) -> tuple[dict, dict]:
@@ -113,6 +139,14 @@ def kill_and_resume(zygote: Zygote, recipe: str, out: Path, args: list[str], kil
     if first["signal"] != 9:
         raise AssertionError(f"{kill_at}: the run was not killed ({first}): "
                              + out.with_suffix(".kill.log").read_text()[-500:])
+    expected = newest_checkpoint_step(out)
     second = zygote.run([*argv, "--resume"], out.with_suffix(".resume.log"))
+    log = out.with_suffix(".resume.log").read_text()
     if second["code"] != 0:
-        raise AssertionError(f"{kill_at}: resuming failed: " + out.with_suffix(".resume.log").read_text()[-800:])
+        raise AssertionError(f"{kill_at}: resuming failed: " + log[-800:])
+    # A resume that ignored its checkpoints and trained from step 0 would reach the same weights (training
+    # is deterministic): the step it loaded is what shows it resumed.
+    loaded = [int(m) for m in re.findall(r"resumed from the checkpoint of step (\d+)", log)]
+    if expected == 0 and loaded or expected and loaded != [expected]:
+        raise AssertionError(f"{kill_at}: the resume loaded step {loaded or 'none'}, the newest complete "
+                             f"checkpoint was step {expected or 'none'}")

@@ -1,14 +1,12 @@
 """Kill ``nlpseq train`` anywhere (seeded points, inside checkpoint writes too), resume, and reach the
 uninterrupted run's final state bit for bit, for every model family (the harness: faults.py)."""
 
-import zlib
-
 import pytest
 from safetensors.torch import load_file
 
-from .faults import FAST, Zygote, differences, final_checkpoint, kill_and_resume, kill_points
+from .faults import FAST, Zygote, differences, each_kind, final_checkpoint, kill_and_resume, kill_points
 
-STEPS, EVERY = 10, 2
+STEPS, EVERY, EVAL_EVERY = 10, 2, 3
 FAMILIES = {
     "sentiment": ("recipes/sentiment/tiny_lstm.yaml", []),
     "tree": ("recipes/trees/tiny_rntn.yaml", []),
@@ -20,7 +18,7 @@ FAMILIES = {
     "language_model": ("recipes/lm/tiny_char.yaml", ["--set", "train.measure_machine=true"]),
 }
 ARGS = [*FAST, "--set", f"train.max_steps={STEPS}", "--set", f"train.checkpoint_every={EVERY}",
-        "--set", "train.eval_every=3", "--set", "train.epochs=1000"]
+        "--set", f"train.eval_every={EVAL_EVERY}", "--set", "train.epochs=1000"]
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +49,15 @@ def _check(zygote, tmp_path, family, points):
         assert not diff, f"{family}, killed at {point}: {diff[:5]}"
 
 
-# The fast suite kills the translator (pooled batches), the tree model (whole-set batches) and the
-# language model (carried TBPTT state); the sentiment family, whose resume path the tree model
-# shares, runs with the slow set.
-_SLOW_THREE = {"sentiment"}
-
-
-@pytest.mark.parametrize("family", [pytest.param(f, marks=pytest.mark.slow) if f in _SLOW_THREE else f
-                                    for f in FAMILIES])
-def test_three_seeded_kills_then_resume_reach_the_same_final_state(zygote, tmp_path, family):
-    _check(zygote, tmp_path, family, kill_points(zlib.crc32(family.encode()), 3, STEPS, EVERY))
+@pytest.mark.parametrize("family", FAMILIES)
+def test_one_kill_of_each_kind_then_resume_reaches_the_same_final_state(zygote, tmp_path, family):
+    # After a backward pass, after an optimizer step, part-way through each checkpoint file, between
+    # them and after the rename, during a dev evaluation, part-way through the selected weights and
+    # through run.json: each with an older checkpoint present, each resumed from the newest complete one.
+    _check(zygote, tmp_path, family, each_kind(STEPS, EVERY, EVAL_EVERY))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_twenty_seeded_kills_then_resume_reach_the_same_final_state(zygote, tmp_path, family):
-    _check(zygote, tmp_path, family, kill_points(1000 + len(family), 20, STEPS, EVERY))
+    _check(zygote, tmp_path, family, kill_points(1000 + len(family), 20, STEPS, EVERY, EVAL_EVERY))

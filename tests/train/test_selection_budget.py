@@ -247,3 +247,17 @@ def test_time_budgets_read_the_clock_the_processes_agree_on(tmp_path, monkeypatc
     assert tr.budget_used() == pytest.approx(0.5)  # 60 s of 120, not this rank's 30
     monkeypatch.setattr("nlpseq.train.trainer.time.perf_counter", lambda: 91.0)  # the mean passes 120 s
     assert tr._out_of_time()
+
+
+def test_select_average_with_a_moving_average_averages_what_is_evaluated(tmp_path):
+    data, _, _ = toy_data()
+    tr = make(tmp_path, lambda m: {"mse": 1.0}, epochs=6, lr=0.05, ema=0.9, select="average", average_last=3,
+              keep_checkpoints=3)
+    tr.fit(data)
+    states = [torch.load(c / "state.pt", weights_only=True)["average"] for c in list_checkpoints(RunDir(tmp_path))]
+    raw = [_weights(c / "model.safetensors") for c in list_checkpoints(RunDir(tmp_path))]
+    saved = _weights(tmp_path / "model.safetensors")
+    for k in saved:
+        ema_mean = sum(s[f"module.{k}"].double() for s in states) / 3
+        assert torch.allclose(saved[k].double(), ema_mean, atol=1e-7)
+        assert not torch.allclose(saved[k].double(), sum(r[k].double() for r in raw) / 3, atol=1e-4)
