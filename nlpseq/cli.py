@@ -53,7 +53,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .data.halves import split_half_ref
-    from .experiments import parse_seeds, plan_configurations, run_experiment, summarize, write_report
+    from .experiments import parse_seeds, plan_configurations, run_experiment, selection_effect, summarize, write_report
     from .recipe import load_recipe
 
     seeds = parse_seeds(args.seeds)
@@ -98,6 +98,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     results = run_experiment(args.recipe, configs, seeds, out, args.set, train_dev, report, args.jobs, args.threads,
                              on_done=progress)
     summaries = {ref: summarize(rs, args.resamples) for ref, rs in results.items()}
+    if train_dev is not None and not args.data:  # report = [half B, half A]
+        effect = selection_effect(results[report[0]], results[report[1]])
+        if effect:
+            summaries[report[0]].update(selection_effect=effect, selection_effect_halves=[report[1], report[0]])
     command = "nlpseq " + " ".join(sys.argv[1:]) if sys.argv[0].endswith(("nlpseq", "cli.py")) else "nlpseq compare"
     notes = _leak_notes(args, recipes[0], report, train_dev)
     for note in dict.fromkeys(n for ns in notes.values() for n in ns):
@@ -150,7 +154,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_run
     from .registry import TASKS
 
-    task, model = load_run(args.run, precision=args.precision)
+    task, model = load_run(args.run, precision=args.precision, weights=args.weights)
     _apply_decode_options(task, args)
     # What this task's evaluation takes is what it declares (Task.EvaluateOptions): an option it does
     # not declare is refused by name, a declared one is type-checked before any data is read.
@@ -166,7 +170,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if "parser" in options:
         options["parser"] = load_run(options["parser"], "parsing")
     data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
-    plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}.png")
+    plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}"
+               f"{'_last' if args.weights == 'last' else ''}.png")
     t0 = time.perf_counter()
     if args.bootstrap or args.save_items:
         from .metrics.resampling import bootstrap_interval
@@ -605,6 +610,9 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     e.add_argument("--save-items", metavar="FILE.npz",
                    help="write per-item metric statistics (nlpseq compare reads them)")
     e.add_argument("--parser", metavar="PARSER_RUN", help="tree sentiment: score on trees this parser builds")
+    e.add_argument("--weights", choices=["selected", "last"], default="selected",
+                   help="the run's saved weights (train.select; the default) or those training ended with "
+                        "(its newest checkpoint)")
     e.add_argument("--decode", choices=["cky", "greedy"], help="parser: tree search (default: the recipe's)")
     _precision_argument(e)
     e.set_defaults(func=_cmd_evaluate)

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from nlpseq.experiments.table import rows
 
 from .conftest import ROOT, run_cli
@@ -38,7 +40,11 @@ def test_compare_trains_every_configuration_and_seed_and_reports_statistics(tmp_
     assert "half A chose the weights" in res.stderr
     runs = summary[half_b]["configurations"][0]["training"]
     assert [r["seed"] for r in runs] == [1, 2] and all(r["steps"] > 0 and r["stopped_by"] == "epochs" for r in runs)
-    assert "## Runs" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "## Runs" in report and "## Selection effect" in report
+    effect = summary[half_b]["selection_effect"]["model.dropout=0"]["root_fine"]
+    assert len(effect["values"]) == 2  # (A_selected - A_last) - (B_selected - B_last), per seed
+    assert len(list((out / "model.dropout=0" / "seed_1").glob("items_*_last.npz"))) == 2  # both halves
     progress = [ln for ln in res.stderr.splitlines() if ln.startswith("[")]
     assert len(progress) == 4 and all("@B: " in ln and "@A: " in ln for ln in progress)  # a line per run
     table = rows(out / "compare.json")  # the README's rows
@@ -63,3 +69,24 @@ def test_split_half_needs_a_dev_file(tmp_path):
     res = run_cli("compare", str(ROOT / "recipes" / "sentiment" / "polarity_cells.yaml"), "--split-half",
                   "--out", str(tmp_path / "x"))
     assert res.returncode == 2 and "no dev file to halve" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_selection_effect_by_hand():
+    import numpy as np
+
+    from nlpseq.experiments import Configuration, selection_effect
+    from nlpseq.experiments.runner import RunResult
+    from nlpseq.metrics.resampling import ItemStats
+
+    def acc(right: int) -> dict:
+        return {"accuracy": ItemStats.ratio(np.r_[np.ones(right), np.zeros(100 - right)], np.ones(100))}
+
+    config = Configuration(("model.dropout=0",))
+    # Seed 1: choosing on A gained 10 points there (80 vs 70 for the last weights) and 2 on B (72 vs 70).
+    held_out = [RunResult(config, 1, None, {}, acc(72), last_items=acc(70)),
+                RunResult(config, 2, None, {}, acc(60), last_items=acc(61))]
+    chosen_on = [RunResult(config, 1, None, {}, acc(80), last_items=acc(70)),
+                 RunResult(config, 2, None, {}, acc(66), last_items=acc(66))]
+    effect = selection_effect(held_out, chosen_on)["model.dropout=0"]["accuracy"]
+    assert effect["values"] == pytest.approx([8.0, 1.0]) and effect["mean"] == pytest.approx(4.5)
+    assert selection_effect(held_out, [RunResult(config, 1, None, {}, acc(80))] * 2) == {}  # no last scores

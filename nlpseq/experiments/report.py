@@ -54,6 +54,37 @@ def summarize(results: Sequence[RunResult], resamples: int = 1000, seed: int = 1
     return out
 
 
+def selection_effect(held_out: Sequence[RunResult], chosen_on: Sequence[RunResult]) -> dict[str, Any]:
+    """What choosing weights on one half moved, free of how the halves differ: per run,
+    ``(A_selected - A_last) - (B_selected - B_last)`` with A the half that chose and B the held-out
+    one (``last``: the weights training ended with); per configuration and metric, its mean ± sd and
+    t-interval over seeds. Empty when the runs have no scores for their last weights."""
+    out: dict[str, Any] = {}
+    for b, a in zip(held_out, chosen_on):
+        if a.last_items is None or b.last_items is None:
+            return {}
+        entry = out.setdefault(a.configuration.name, {})
+        for m in a.items:
+            gain_a = a.items[m].value - a.last_items[m].value
+            gain_b = b.items[m].value - b.last_items[m].value
+            entry.setdefault(m, []).append(gain_a - gain_b)
+    return {name: {m: {"values": v, **seed_summary(v, bounds=None)} for m, v in metrics.items()}
+            for name, metrics in out.items()}
+
+
+def _selection_markdown(effect: dict[str, Any], chosen_on: str, held_out: str) -> list[str]:
+    lines = [f"## Selection effect: what choosing on {chosen_on} added there, beyond {held_out}", "",
+             f"Per run, (score on {chosen_on} - the last weights' score on {chosen_on}) - (the same on "
+             f"{held_out}): what the choice of weights gained on the data that made it, less what it gained on "
+             "data it never saw, so the halves' own difficulty cancels. Mean ± sd and 95% CI over seeds.", "",
+             "| configuration | metric | mean ± sd | 95% CI (seeds) |", "|---|---|---|---|"]
+    for name, metrics in effect.items():
+        for m, s in metrics.items():
+            sd, ci = spread(s)
+            lines.append(f"| {name} | {m} | {s['mean']:+.2f} {sd} | {ci} |")
+    return [*lines, ""]
+
+
 def _markdown(summary: dict[str, Any], title: str, command: str, notes: Sequence[str] = ()) -> str:
     lines = [f"# {title}", "", f"Command: `{command}`", "",
              "What each figure covers: **mean ± sd** and **95% CI** are over seeds (a t-interval of the mean, "
@@ -86,6 +117,9 @@ def _markdown(summary: dict[str, Any], title: str, command: str, notes: Sequence
         lines.append("Per seed: " + "; ".join(
             f"{c['name']}: " + ", ".join(f"{v:.2f}" for v in c["metrics"][m]["values"]) for c in summary["configurations"]))
         lines.append("")
+    if summary.get("selection_effect"):
+        chosen_on, held_out = summary["selection_effect_halves"]
+        lines += _selection_markdown(summary["selection_effect"], chosen_on, held_out)
     lines += ["## Runs", "", "| configuration | seed | steps | epochs | seconds | stopped by | units/s | "
               "matmul GFLOP/s |", "|---|---|---|---|---|---|---|---|"]
     for c in summary["configurations"]:

@@ -31,6 +31,7 @@ class RunResult:
     metrics: dict
     items: dict[str, ItemStats]
     facts: dict = field(default_factory=dict)  # from run.json: steps, seconds, what stopped it, units/s, machine
+    last_items: dict[str, ItemStats] | None = None  # the same metrics for the weights training ended with
 
 
 def run_facts(run_dir: Path) -> dict:
@@ -117,15 +118,22 @@ def run_experiment(recipe: str | os.PathLike, configurations: Sequence[Configura
                         cmd.append("--resume")
                     _run_logged(cmd, log, env, f"training {config.name} seed {seed}")
                     (run_dir / "items.trained").touch()
-                npz = run_dir / f"items_{_data_tag(ref)}.npz"
                 data = ["--data", ref] if ref else []  # "": the run's own dev set
-                stdout = _run_logged(_cli("evaluate", str(run_dir), *data, "--json", "--save-items", str(npz)),
-                                     log, env, f"scoring {config.name} seed {seed} on {ref or 'dev'}")
-                with atomic_path(scored) as tmp:
-                    tmp.write_text(stdout.strip().splitlines()[-1], encoding="utf-8")
+                # With selection on half A, the weights training ended with are scored too: what
+                # selection moved on each half is then measured against them (the selection effect).
+                stdout = {}
+                for weights in ("selected", "last") if train_dev is not None else ("selected",):
+                    suffix = "_last" if weights == "last" else ""
+                    npz = run_dir / f"items_{_data_tag(ref)}{suffix}.npz"
+                    stdout[weights] = _run_logged(
+                        _cli("evaluate", str(run_dir), *data, "--json", "--weights", weights, "--save-items", str(npz)),
+                        log, env, f"scoring {config.name} seed {seed} ({weights} weights) on {ref or 'dev'}")
+                with atomic_path(scored) as tmp:  # written last: the run is then scored whole
+                    tmp.write_text(stdout["selected"].strip().splitlines()[-1], encoding="utf-8")
             metrics = json.loads(scored.read_text(encoding="utf-8"))
+            last = run_dir / f"items_{_data_tag(ref)}_last.npz"
             results.append(RunResult(config, seed, run_dir, metrics, load_items(run_dir / f"items_{_data_tag(ref)}.npz"),
-                                     run_facts(run_dir)))
+                                     run_facts(run_dir), load_items(last) if last.exists() else None))
         if on_done is not None:
             on_done(config, seed, dict(zip(report_data, results)))
         return results

@@ -169,9 +169,12 @@ class Task:
 
 
 def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
-             device: str = "cpu", precision: str | None = None) -> tuple[Task, torch.nn.Module]:
+             device: str = "cpu", precision: str | None = None, weights: str = "selected"
+             ) -> tuple[Task, torch.nn.Module]:
     """Open a trained run directory: its task (text layer loaded) and its model in eval mode, at
     ``precision`` (``fp32``, ``int8`` or ``bf16``; None: the recipe's ``decode.precision`` where it has one, else fp32).
+    ``weights``: ``selected`` (the run's saved weights, ``train.select``) or ``last`` (those training
+    ended with, from its newest checkpoint).
 
     Raises:
         RunDirError: not a run directory, or one of another task than ``task``.
@@ -180,7 +183,7 @@ def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
     info = run.info()
     task_obj = TASKS.get(info["task"]).from_run(run)
     model = task_obj.build_model()
-    run.load_state_into(model)
+    run.load_state_into(model, last=weights == "last")
     model.to(select_device(device)).eval()
     chosen = precision or getattr(task_obj.recipe.decode, "precision", None) or "fp32"
     if chosen == "int8" and next(model.parameters()).device.type != "cpu":

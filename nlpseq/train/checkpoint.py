@@ -85,7 +85,7 @@ def list_checkpoints(run: RunDir) -> list[Path]:
 _TAMPERED = "refusing to resume from it (unpickling can run any code); remove the checkpoint to resume from an older one"
 
 
-def _read_checkpoint(ckpt: Path) -> tuple[dict, dict]:
+def read_checkpoint(ckpt: Path) -> tuple[dict, dict]:
     """(weights, state) of one checkpoint.
 
     Raises:
@@ -119,7 +119,7 @@ def load_latest_checkpoint(run: RunDir) -> tuple[dict, dict] | None:
     run.check_contained()
     for ckpt in reversed(list_checkpoints(run)):
         try:
-            return _read_checkpoint(ckpt)
+            return read_checkpoint(ckpt)
         except RunDirError:
             raise
         except Exception as exc:  # any damage means: fall back to an older checkpoint
@@ -143,9 +143,9 @@ def average_checkpoints(run: RunDir, last: int, moving_average: bool = False) ->
         raise FileNotFoundError(f"{run.path}: no checkpoint to average")
     states = []
     for path in paths:
-        weights, state = _read_checkpoint(path)
-        if moving_average:  # AveragedModel's keys: the module's under "module.", and its step count
-            weights = {k.removeprefix("module."): v for k, v in state["average"].items() if k.startswith("module.")}
+        weights, state = read_checkpoint(path)
+        if moving_average:
+            weights = averaged_weights(state)
         states.append(weights)
     out = {}
     for name, newest in states[-1].items():
@@ -154,3 +154,9 @@ def average_checkpoints(run: RunDir, last: int, moving_average: bool = False) ->
         else:
             out[name] = newest
     return out
+
+
+def averaged_weights(state: dict) -> dict[str, torch.Tensor]:
+    """The moving average of the weights kept in a checkpoint's state (``AveragedModel`` keeps the
+    module's tensors under ``module.`` beside its update count)."""
+    return {k.removeprefix("module."): v for k, v in state["average"].items() if k.startswith("module.")}
