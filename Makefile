@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup browser demo test test-all gpu-check clean
+.PHONY: setup browser demo test test-slow test-all gpu-check clean
 
 $(BIN)/nlpseq: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: setup
 # Two workers, each test file on one of them (the files share their trained runs within a worker).
 test: setup
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
+
+# The slow end-to-end set alone (real corpora through NLPSEQ_DATA, 20 kill points per family); CI runs it after `make test`.
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow -n 2 --dist loadfile
 
 test-all: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
