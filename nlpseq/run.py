@@ -158,33 +158,19 @@ class RunDir:
                               "the file does not belong to this run")
         return value
 
-    def last_weights(self) -> dict:
-        """The weights training ended with, as evaluated: the newest checkpoint's moving average of the
-        weights where the run keeps one (``train.ema``), else its weights.
-
-        Raises:
-            RunDirError: the run has no checkpoint left.
-        """
-        from .train.checkpoint import averaged_weights, list_checkpoints, read_checkpoint
-
-        found = list_checkpoints(self)
-        if not found:
-            raise RunDirError(f"{self.path}: no checkpoint holds the last weights (--weights last needs one)")
-        weights, state = read_checkpoint(found[-1])
-        return averaged_weights(state) if "average" in state else weights
-
-    def load_state_into(self, model: Any, name: str = WEIGHTS, last: bool = False) -> None:
-        """Load this run's weights (``last``: the weights training ended with, see :meth:`last_weights`)
-        into ``model``, refusing weights that do not fit it in one line.
+    def load_state_into(self, model: Any, state: dict | None = None) -> None:
+        """Load this run's saved weights (or ``state``, weights read from it otherwise) into ``model``,
+        refusing weights that do not fit it in one line.
 
         Raises:
             RunDirError: another model's weights (missing or unexpected tensors, other sizes).
         """
         try:
-            model.load_state_dict(self.last_weights() if last else self.load_weights(name))
+            model.load_state_dict(self.load_weights() if state is None else state)
         except RuntimeError as exc:
             detail = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc))
-            raise RunDirError(f"{self / name}: these weights do not fit the model that the run's recipe and "
+            source = self / WEIGHTS if state is None else self / "checkpoints"
+            raise RunDirError(f"{source}: these weights do not fit the model that the run's recipe and "
                               f"vocabulary describe ({detail[:160]})") from None
 
     def write_info(self, info: dict[str, Any], step: int | None = None) -> None:

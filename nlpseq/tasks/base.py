@@ -183,7 +183,12 @@ def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
     info = run.info()
     task_obj = TASKS.get(info["task"]).from_run(run)
     model = task_obj.build_model()
-    run.load_state_into(model, last=weights == "last")
+    if weights == "last":
+        from ..train.checkpoint import last_weights
+
+        run.load_state_into(model, last_weights(run))
+    else:
+        run.load_state_into(model)
     model.to(select_device(device)).eval()
     chosen = precision or getattr(task_obj.recipe.decode, "precision", None) or "fp32"
     if chosen == "int8" and next(model.parameters()).device.type != "cpu":

@@ -160,3 +160,17 @@ def averaged_weights(state: dict) -> dict[str, torch.Tensor]:
     """The moving average of the weights kept in a checkpoint's state (``AveragedModel`` keeps the
     module's tensors under ``module.`` beside its update count)."""
     return {k.removeprefix("module."): v for k, v in state["average"].items() if k.startswith("module.")}
+
+
+def last_weights(run: RunDir) -> dict[str, torch.Tensor]:
+    """The weights training ended with, as evaluated: the newest checkpoint's moving average of the
+    weights where the run keeps one (``train.ema``), else its weights.
+
+    Raises:
+        RunDirError: the run has no checkpoint left.
+    """
+    found = list_checkpoints(run)
+    if not found:
+        raise RunDirError(f"{run.path}: no checkpoint holds the last weights (--weights last needs one)")
+    weights, state = read_checkpoint(found[-1])
+    return averaged_weights(state) if "average" in state else weights
