@@ -295,17 +295,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _numbered_lines(args: argparse.Namespace) -> Iterator[tuple[int, str | None, str | None]]:
     """(line number, text, None) for each line of ``--input FILE`` or of standard input, read as bytes and
     decoded here, so that a line that is not UTF-8 is (line number, None, what is wrong) and not the end."""
+    import gzip
+    import zlib
+
     path = getattr(args, "input", None)
-    try:
-        stream = open(path, "rb") if path else contextlib.nullcontext(sys.stdin.buffer)
+    try:  # a gzip file is read through, as every corpus reader does
+        stream = ((gzip.open if str(path).endswith(".gz") else open)(path, "rb") if path
+                  else contextlib.nullcontext(sys.stdin.buffer))
     except OSError as exc:
-        raise NlpseqError(f"--input {path}: {exc.strerror.lower()}") from None
-    with stream as stream:
-        for n, raw in enumerate(stream, 1):
-            try:
-                yield n, raw.decode("utf-8").rstrip("\n").rstrip("\r"), None
-            except UnicodeDecodeError as exc:
-                yield n, None, f"line {n}: not UTF-8 text (byte {exc.start + 1} is 0x{raw[exc.start]:02x})"
+        raise NlpseqError(f"--input {path}: {(exc.strerror or str(exc)).lower()}") from None
+    try:
+        with stream as lines:
+            for n, raw in enumerate(lines, 1):
+                try:
+                    yield n, raw.decode("utf-8").rstrip("\n").rstrip("\r"), None
+                except UnicodeDecodeError as exc:
+                    yield n, None, f"line {n}: not UTF-8 text (byte {exc.start + 1} is 0x{raw[exc.start]:02x})"
+    except (EOFError, OSError, zlib.error) as exc:
+        raise NlpseqError(f"--input {path}: unreadable, damaged or truncated file ({exc})") from None
 
 
 def _at_line(exc: InputError, n: int) -> str:
