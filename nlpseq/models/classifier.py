@@ -21,16 +21,19 @@ class RNNClassifier(nn.Module):
     """Classifies a token sequence from the pooled states of a (bi)directional recurrent encoder."""
 
     class Config(RecurrentOptions, SubwordOptions):
-        name: Literal["rnn_classifier"] = "rnn_classifier"
-        embedding_dim: Count = 300
-        hidden_size: Count = 256  # per direction
-        bidirectional: bool = True
-        pooling: Literal["last", "mean", "max", "attention"] = "max"
-        dropout: Probability = 0.5  # before the output layer and between stacked layers
-        embedding_dropout: Probability = 0.3
-        word_dropout: float = Field(0.0, ge=0, le=1)  # chance of replacing a training token by <unk>
-        pretrained_vectors: str | None = None  # word2vec/GloVe text file, or word2vec:SOURCE trained here
-        freeze_embeddings: bool = False
+        name: Literal["rnn_classifier"] = Field("rnn_classifier", description=(
+            "the model (rnn_classifier: a recurrent encoder, pooled, then a softmax layer)"))
+        embedding_dim: Count = Field(300, description="size of each word vector")
+        hidden_size: Count = Field(256, description="per direction")
+        bidirectional: bool = Field(True, description="read the text in both directions (hidden_size per direction)")
+        pooling: Literal["last", "mean", "max", "attention"] = Field("max", description=(
+            "how the states become one vector: the last state, their mean or maximum, or attention"))
+        dropout: Probability = Field(0.5, description="before the output layer and between stacked layers")
+        embedding_dropout: Probability = Field(0.3, description="dropout on word vectors in training")
+        word_dropout: float = Field(0.0, ge=0, le=1, description="chance of replacing a training token by <unk>")
+        pretrained_vectors: str | None = Field(None, description=(
+            "word2vec/GloVe text file, or word2vec:SOURCE trained here"))
+        freeze_embeddings: bool = Field(False, description="keep pretrained word vectors fixed in training")
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
         super().__init__()

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pydantic import Field
+
 from ..config import Count
 from ..nn import RecurrentEncoder
 from ..nn.recurrent import RecurrentOptions
@@ -19,8 +21,9 @@ class RNNForecaster(nn.Module):
     """Reads a window of (normalised) values with any cell and predicts ``horizon`` values from its final state."""
 
     class Config(RecurrentOptions):
-        name: Literal["rnn_forecaster"] = "rnn_forecaster"
-        hidden_size: Count = 64
+        name: Literal["rnn_forecaster"] = Field("rnn_forecaster", description=(
+            "the model (rnn_forecaster: a recurrent network over past values)"))
+        hidden_size: Count = Field(64, description="size of the recurrent state")
 
     def __init__(self, cfg: Config, horizon: int, features: int = 1) -> None:
         super().__init__()

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pydantic import Field
+
 from ..config import Count, Probability
 from ..nn import RecurrentEncoder, TokenEmbedding
 from ..nn.recurrent import RecurrentOptions, detach_state
@@ -24,12 +26,13 @@ class RNNLanguageModel(nn.Module):
     """
 
     class Config(RecurrentOptions):
-        name: Literal["rnn_lm"] = "rnn_lm"
-        embedding_dim: Count = 128
-        hidden_size: Count = 512
-        dropout: Probability = 0.2  # on the outputs, and between stacked layers
-        embedding_dropout: Probability = 0.1
-        tie_weights: bool = False  # output layer = embeddings (needs embedding_dim == hidden_size)
+        name: Literal["rnn_lm"] = Field("rnn_lm", description=(
+            "the model (rnn_lm: a recurrent network predicting the next token)"))
+        embedding_dim: Count = Field(128, description="size of each token vector")
+        hidden_size: Count = Field(512, description="size of the recurrent state")
+        dropout: Probability = Field(0.2, description="on the outputs, and between stacked layers")
+        embedding_dropout: Probability = Field(0.1, description="dropout on token vectors in training")
+        tie_weights: bool = Field(False, description="output layer = embeddings (needs embedding_dim == hidden_size)")
 
     def __init__(self, cfg: Config, vocab_size: int) -> None:
         super().__init__()

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pydantic import Field
+
 from ..config import Count, Natural, NonNegative, Probability
 from ..data.treebatch import collate_trees
 from ..decode.chart import Nodes, cky, greedy
@@ -44,19 +46,21 @@ class RecursiveParser(nn.Module):
     """Parses a sentence into a labelled binary tree by recursive composition of constituents."""
 
     class Config(RecurrentOptions):
-        name: Literal["recursive_parser"] = "recursive_parser"
-        embedding_dim: Count = 100
-        char_dim: Natural = 32  # 0: no character features
-        char_filters: Count = 64
-        hidden_size: Count = 200  # per direction
-        num_layers: Count = 2
-        dropout: Probability = 0.3
-        embedding_dropout: Probability = 0.2
-        word_dropout: Probability = 0.1  # chance of replacing a training word by <unk>
-        dim: Count = 250  # constituent vectors
-        span_features: bool = False  # add the BiLSTM span term V r_ij to every composition
-        margin: NonNegative = 1.0  # cost of each predicted span the gold tree lacks
-        decode: Literal["cky", "greedy"] = "cky"
+        name: Literal["recursive_parser"] = Field("recursive_parser", description=(
+            "the model (recursive_parser: BiLSTM leaves composed into scored phrases, decoded by chart search)"))
+        embedding_dim: Count = Field(100, description="size of each word vector")
+        char_dim: Natural = Field(32, description="0: no character features")
+        char_filters: Count = Field(64, description="character convolution filters per word (0: no character features)")
+        hidden_size: Count = Field(200, description="per direction")
+        num_layers: Count = Field(2, description="stacked BiLSTM layers over the words")
+        dropout: Probability = Field(0.3, description="dropout on the BiLSTM's outputs in training")
+        embedding_dropout: Probability = Field(0.2, description="dropout on word vectors in training")
+        word_dropout: Probability = Field(0.1, description="chance of replacing a training word by <unk>")
+        dim: Count = Field(250, description="constituent vectors")
+        span_features: bool = Field(False, description="add the BiLSTM span term V r_ij to every composition")
+        margin: NonNegative = Field(1.0, description="cost of each predicted span the gold tree lacks")
+        decode: Literal["cky", "greedy"] = Field("cky", description=(
+            "tree search: cky (the best-scoring tree, cubic in the length) or greedy (bottom-up merges, quadratic)"))
 
     def __init__(self, cfg: Config, vocab_size: int, num_chars: int, num_tags: int, num_labels: int) -> None:
         super().__init__()

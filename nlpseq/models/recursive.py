@@ -24,10 +24,11 @@ class TreeModelOptions(SubwordOptions):
 
     # Replacing a training word by <unk> keeps rare words' vectors from memorising their few
     # phrases; the leaf keeps its gold label, so the unknown-word vector learns to be neutral.
-    word_dropout: float = Field(0.0, ge=0, le=1)
+    word_dropout: float = Field(0.0, ge=0, le=1, description="share of words replaced by the unknown word in training")
     # Share of each node's loss taken by the cross-entropy against the teachers' mean probabilities
     # (data.teachers; Hinton et al. 2015); the rest stays on the gold label.
-    distill_weight: float = Field(0.0, ge=0, le=1)
+    distill_weight: float = Field(0.0, ge=0, le=1, description=(
+        "weight of the teachers' soft labels in the loss (data.teachers); 0: gold labels only"))
 
 
 class RecursiveModel(nn.Module):
@@ -133,9 +134,10 @@ class RecNN(_SocherNetwork):
     """Recursive neural network (Goller & Kuechler 1996): p = f(W [c1; c2] + b)."""
 
     class Config(TreeModelOptions):
-        name: Literal["recnn"] = "recnn"
-        dim: Count = 30  # word and phrase vector size
-        dropout: Probability = 0.0
+        name: Literal["recnn"] = Field("recnn", description=(
+            "the model (recnn: a plain recursive network, one matrix for every composition)"))
+        dim: Count = Field(30, description="word and phrase vector size")
+        dropout: Probability = Field(0.0, description="dropout on phrase vectors before the classifier")
 
     def compose(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.W(torch.cat([left, right], -1)))
@@ -146,9 +148,10 @@ class RNTN(_SocherNetwork):
     """Recursive neural tensor network (Socher et al. 2013): p = f(x^T V^[1:d] x + W x + b), x = [c1; c2]."""
 
     class Config(TreeModelOptions):
-        name: Literal["rntn"] = "rntn"
-        dim: Count = 30  # word and phrase vector size (the paper uses 25-35)
-        dropout: Probability = 0.0
+        name: Literal["rntn"] = Field("rntn", description=(
+            "the model (rntn: the Recursive Neural Tensor Network, Socher et al. 2013)"))
+        dim: Count = Field(30, description="word and phrase vector size (the paper uses 25-35)")
+        dropout: Probability = Field(0.0, description="dropout on phrase vectors before the classifier")
 
     l2_multipliers = {"W.weight": 10.0, "V": 10.0}
 
@@ -172,11 +175,12 @@ class BinaryTreeLSTM(RecursiveModel):
     """Binary constituency Tree-LSTM (Tai et al. 2015) with a forget gate per child."""
 
     class Config(TreeModelOptions):
-        name: Literal["treelstm"] = "treelstm"
-        embedding_dim: Count = 300
-        dim: Count = 150  # hidden (and memory cell) size
-        dropout: Probability = 0.5  # on the hidden state before the classifier
-        embedding_dropout: Probability = 0.3
+        name: Literal["treelstm"] = Field("treelstm", description=(
+            "the model (treelstm: a binary Tree-LSTM, Tai et al. 2015)"))
+        embedding_dim: Count = Field(300, description="size of each word vector")
+        dim: Count = Field(150, description="hidden (and memory cell) size")
+        dropout: Probability = Field(0.5, description="on the hidden state before the classifier")
+        embedding_dropout: Probability = Field(0.3, description="dropout on word vectors in training")
 
     def __init__(self, cfg: Config, vocab_size: int, num_labels: int) -> None:
         super().__init__(cfg, vocab_size, num_labels, cfg.embedding_dim)

@@ -63,21 +63,27 @@ class Seq2Seq(nn.Module):
     """
 
     class Config(CellOptions):
-        name: Literal["lstm_seq2seq"] = "lstm_seq2seq"
-        embedding_dim: Count = 256
-        hidden_size: Count = 512  # decoder state; a bidirectional encoder uses half per direction
-        encoder_layers: Count = 2
-        decoder_layers: Count = 1
-        bidirectional: bool = True
-        skip_connections: bool = False  # residual connections between stacked encoder layers
-        attention: Literal["bahdanau", "general", "dot"] = "general"
-        input_feeding: bool = True
-        dropout: Probability = 0.3
-        embedding_dropout: Probability = 0.1
-        word_dropout: float = Field(0.0, ge=0, le=1)  # chance of replacing a source or decoder-input piece by <unk> in training
-        tie_output: bool = True  # output projection shares the target embedding
-        share_embeddings: bool = False  # source and target embeddings shared (needs a joint vocabulary)
-        label_smoothing: Probability = 0.1
+        name: Literal["lstm_seq2seq"] = Field("lstm_seq2seq", description=(
+            "the model (lstm_seq2seq: a recurrent encoder-decoder with attention)"))
+        embedding_dim: Count = Field(256, description="size of each piece vector, source and target")
+        hidden_size: Count = Field(512, description="decoder state; a bidirectional encoder uses half per direction")
+        encoder_layers: Count = Field(2, description="stacked encoder layers")
+        decoder_layers: Count = Field(1, description="stacked decoder layers")
+        bidirectional: bool = Field(True, description="a bidirectional encoder (hidden_size / 2 per direction)")
+        skip_connections: bool = Field(False, description="residual connections between stacked encoder layers")
+        attention: Literal["bahdanau", "general", "dot"] = Field("general", description=(
+            "attention score: bahdanau (additive), general (bilinear) or dot"))
+        input_feeding: bool = Field(True, description=(
+            "feed the previous attentional state back into the decoder (Luong et al. 2015): better, slower"))
+        dropout: Probability = Field(0.3, description="dropout between layers and on the attentional state in training")
+        embedding_dropout: Probability = Field(0.1, description="dropout on piece vectors in training")
+        word_dropout: float = Field(0.0, ge=0, le=1, description=(
+            "chance of replacing a source or decoder-input piece by <unk> in training"))
+        tie_output: bool = Field(True, description="output projection shares the target embedding")
+        share_embeddings: bool = Field(False, description=(
+            "source and target embeddings shared (needs a joint vocabulary)"))
+        label_smoothing: Probability = Field(0.1, description=(
+            "share of each target's probability spread over the vocabulary in the loss"))
 
     def __init__(self, cfg: Config, src_vocab_size: int, tgt_vocab_size: int) -> None:
         super().__init__()

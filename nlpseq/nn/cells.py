@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from pydantic import Field
+
 from ..config import Count, Section
 from ..errors import RecipeError
 from ..registry import CELLS
@@ -149,7 +151,7 @@ class RHNCell(Cell):
     """Recurrent highway network (Zilly et al. 2016) with recurrence depth ``depth`` and coupled carry gate."""
 
     class Options(Section):
-        rhn_depth: Count = 3  # recurrent highway network: micro-layers per time step
+        rhn_depth: Count = Field(3, description="recurrent highway network: micro-layers per time step")
 
     @classmethod
     def keyword_arguments(cls, options: Any) -> dict[str, Any]:
@@ -226,7 +228,7 @@ class QRNNCell(Cell):
     conv_width = 2  # the default window; an instance holds its own
 
     class Options(Section):
-        qrnn_window: Count = 2  # QRNN convolution width over time: 2 (the paper's), or 1 (x_t only)
+        qrnn_window: Count = Field(2, description="QRNN convolution width over time: 2 (the paper's), or 1 (x_t only)")
 
     @classmethod
     def keyword_arguments(cls, options: Any) -> dict[str, Any]:

@@ -51,7 +51,8 @@ def load_word_vectors(path: str | os.PathLike, vocab: Vocab, dim: int) -> tuple[
 class SubwordOptions(Section):
     """The model key of character n-gram vectors, for every model whose embedding can add them."""
 
-    subword_buckets: int = Field(0, ge=0)  # > 0: add hashed character 3-5-gram vectors to each word's (unseen words too)
+    subword_buckets: int = Field(0, ge=0, description=(
+        "> 0: add hashed character 3-5-gram vectors to each word's (unseen words too)"))
 
 
 class TokenEmbedding(nn.Module):

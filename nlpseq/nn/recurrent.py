@@ -35,10 +35,12 @@ def cell_class(name: str) -> type[_cells.Cell]:
 
 
 class _CellKeys(Section):
-    cell: str = "lstm"  # any registered cell: see nlpseq.nn.cells (lstm and gru also have fused kernels)
-    variational_dropout: Probability = 0.0  # on recurrent-layer inputs, one mask per sequence
-    recurrent_dropout: Probability = 0.0  # on the candidate update, without memory loss
-    zoneout: Annotated[float, Field(ge=0, le=1)] = 0.0  # chance of a unit keeping its previous state (1: always)
+    cell: str = Field("lstm", description=(
+        "any registered cell: see nlpseq.nn.cells (lstm and gru also have fused kernels)"))
+    variational_dropout: Probability = Field(0.0, description="on recurrent-layer inputs, one mask per sequence")
+    recurrent_dropout: Probability = Field(0.0, description="on the candidate update, without memory loss")
+    zoneout: Annotated[float, Field(ge=0, le=1)] = Field(0.0, description=(
+        "chance of a unit keeping its previous state (1: always)"))
 
     @field_validator("cell")
     @classmethod
@@ -70,10 +72,10 @@ CellOptions = type("CellOptions", (*_CELL_OPTIONS, _CellKeys),
 class RecurrentOptions(CellOptions):
     """The recurrent-layer keys every model section shares: :class:`CellOptions` and the layer shape."""
 
-    hidden_size: Count = 256
-    num_layers: Count = 1
-    dropout: Probability = 0.0  # between stacked layers (and, by the model, on its outputs)
-    skip_connections: bool = False  # residual connections between stacked layers
+    hidden_size: Count = Field(256, description="size of the recurrent state (per direction when bidirectional)")
+    num_layers: Count = Field(1, description="stacked recurrent layers")
+    dropout: Probability = Field(0.0, description="between stacked layers (and, by the model, on its outputs)")
+    skip_connections: bool = Field(False, description="residual connections between stacked layers")
 
 
 class RecurrentEncoder(nn.Module):

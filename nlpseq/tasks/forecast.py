@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..config import Count, Section, Share
 from ..errors import DataError, InputError, RecipeError
@@ -85,15 +85,17 @@ class ForecastTask(Task):
     verb, verb_help = "forecast", "forecast the next values after each history (JSON lists of numbers)"
 
     class EvaluateOptions(Section):
-        baselines: bool = True  # naive, seasonal-naive and ARIMA scored beside the model, every time
+        baselines: bool = Field(True, description="naive, seasonal-naive and ARIMA scored beside the model, every time")
 
     class DataConfig(Section):
-        series: str = "co2"  # a statsmodels dataset name, or a CSV file whose last column is the series
-        resample: str | None = "MS"  # pandas frequency to average a dated series to (co2: weekly -> monthly)
-        window: Count = 36  # past values the network reads
-        horizon: Count = 12  # future values it predicts
-        heldout: Share = 0.15  # share of the series, at its end, kept for evaluation
-        season: Count = 12  # period of the seasonal-naive baseline and of the ARIMA's seasonal part
+        series: str = Field("co2", description=(
+            "a statsmodels dataset name, or a CSV file whose last column is the series"))
+        resample: str | None = Field("MS", description=(
+            "pandas frequency to average a dated series to (co2: weekly -> monthly)"))
+        window: Count = Field(36, description="past values the network reads")
+        horizon: Count = Field(12, description="future values it predicts")
+        heldout: Share = Field(0.15, description="share of the series, at its end, kept for evaluation")
+        season: Count = Field(12, description="period of the seasonal-naive baseline and of the ARIMA's seasonal part")
 
     class TextConfig(Section):
         pass

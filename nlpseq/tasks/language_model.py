@@ -53,16 +53,18 @@ class LanguageModelTask(Task):
     Answer = NextWords
 
     class DataConfig(Section):
-        train: str = "multi30k:train"  # corpus:split or a text file, one line per sentence or paragraph
-        dev: str = "multi30k:val"
-        lang: str = "en"  # the side of a parallel corpus
-        max_chars: Count = 2000  # longest prompt the pipeline accepts
+        train: str = Field("multi30k:train", description=(
+            "corpus:split or a text file, one line per sentence or paragraph"))
+        dev: str = Field("multi30k:val", description="dev text: a path or corpus reference")
+        lang: str = Field("en", description="the side of a parallel corpus")
+        max_chars: Count = Field(2000, description="longest prompt the pipeline accepts")
 
     class TextConfig(Section):
-        level: Literal["char", "word"] = "char"
-        lowercase: bool = False
-        min_freq: Count = 1  # rarer tokens become <unk>
-        max_size: Count | None = None
+        level: Literal["char", "word"] = Field("char", description="predict characters or words")
+        lowercase: bool = Field(False, description="lowercase the text first")
+        min_freq: Count = Field(1, description="rarer tokens become <unk>")
+        max_size: Count | None = Field(None, description=(
+            "most tokens in the vocabulary (the commonest kept); null: all"))
 
     def _lines(self, ref: str) -> list[str]:
         return [line for line in read_lines(resolve_ref(ref, self.recipe.data.lang)) if line.strip()]

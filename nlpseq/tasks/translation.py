@@ -82,30 +82,36 @@ class TranslationTask(Task):
     metric = "bleu"
 
     class DataConfig(Section):
-        src: str = "de"  # source language code (file suffix)
-        tgt: str = "en"
-        train: str = "multi30k:train"  # corpus:split, or a path prefix whose .<lang>[.gz] files are read
-        dev: str = "multi30k:val"
-        max_src_len: Count = 100  # longer sources are truncated (with a warning) when translating
-        max_train_len: Count = 80  # training pairs with more pieces on either side are skipped
+        src: str = Field("de", description="source language code (file suffix)")
+        tgt: str = Field("en", description="target language code: the file suffix of the corpus")
+        train: str = Field("multi30k:train", description=(
+            "corpus:split, or a path prefix whose .<lang>[.gz] files are read"))
+        dev: str = Field("multi30k:val", description=(
+            "dev pairs: corpus:split, or a path prefix PREFIX whose PREFIX.<src> and PREFIX.<tgt> are read"))
+        max_src_len: Count = Field(100, description="longer sources are truncated (with a warning) when translating")
+        max_train_len: Count = Field(80, description="training pairs with more pieces on either side are skipped")
 
     class TextConfig(Section):
-        model_type: Literal["unigram", "bpe"] = "unigram"
-        vocab_size: Count = 8000  # per side, or for the joint model
-        joint: bool = False  # one SentencePiece model for both languages
-        character_coverage: Annotated[float, Field(gt=0, le=1)] = 1.0
-        input_sentence_size: Count = 1_000_000  # sentences sampled for SentencePiece training
+        model_type: Literal["unigram", "bpe"] = Field("unigram", description="SentencePiece model: unigram or bpe")
+        vocab_size: Count = Field(8000, description="per side, or for the joint model")
+        joint: bool = Field(False, description="one SentencePiece model for both languages")
+        character_coverage: Annotated[float, Field(gt=0, le=1)] = Field(1.0, description=(
+            "share of characters SentencePiece covers (1.0 for languages with small alphabets)"))
+        input_sentence_size: Count = Field(1_000_000, description="sentences sampled for SentencePiece training")
         # Subword regularization (Kudo 2018), unigram models: each training batch draws a segmentation of
         # every sentence from its sampling_nbest best, with probability ~ P(segmentation) ** sampling_alpha
         # (smaller: flatter). null: always the best one. Translation itself never samples.
-        sampling_alpha: float | None = Field(None, gt=0)
-        sampling_nbest: int = Field(16, ge=2)
+        sampling_alpha: float | None = Field(None, gt=0, description=(
+            "subword regularization in training: each batch's segmentations drawn with probability ~ P ** alpha; "
+            "null: the best segmentation"))
+        sampling_nbest: int = Field(16, ge=2, description=(
+            "with sampling_alpha: draw among this many best segmentations"))
 
     DecodeConfig = DecodeConfig  # the recipe's decode section
     pipelines = ("translation",)
 
     class EvaluateOptions(Section):
-        beam: int | None = Field(None, ge=1)  # None: the recipe's decode.beam
+        beam: int | None = Field(None, ge=1, description="None: the recipe's decode.beam")
 
     class AnswerOptions(Section):
         beam: int | None = Field(None, ge=1, le=MAX_BEAM, description="beam size; 1 is greedy; default: the model's")
