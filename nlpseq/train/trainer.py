@@ -31,6 +31,16 @@ from .memory import keep_freed_memory
 from .optim import Schedule, build_optimizer, clip_gradients, ema_update, l2_penalty, reset_adagrad
 
 log = logging.getLogger(__name__)
+progress_log = logging.getLogger("nlpseq.progress")  # what a person follows; the CLI shows it at INFO
+REPORT_EVERY_S = 30.0
+
+
+def _duration(seconds: float) -> str:
+    """``95`` -> ``1 min 35 s``; ``4000`` -> ``1 h 07 min``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def seed_everything(seed: int) -> None:
@@ -130,6 +140,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, cfg)
         self._epoch_batches = 0  # global micro-batches in the current epoch, once fit has listed them
         self._started = time.perf_counter()  # minus the seconds spent before a resume (see resume)
+        self._reported = time.perf_counter()  # when the last progress line was printed
         self.schedule = Schedule(self.optimizer, cfg, budget_used=self.budget_used)
         self.average = None  # the moving average of the weights (train.ema): what is evaluated and saved
         if cfg.ema is not None:
@@ -213,6 +224,7 @@ class Trainer:
         record = {"step": self.progress.step, "epoch": self.progress.epoch,
                   "elapsed_s": round(time.perf_counter() - self._started, 1), **record}
         self.run.append_metrics(record)
+        self._report(record)
         if self.cfg.tensorboard:
             if self._tb is None:
                 from torch.utils.tensorboard import SummaryWriter
@@ -223,6 +235,31 @@ class Trainer:
             for k, v in record.items():
                 if isinstance(v, (int, float)) and k not in ("step", "epoch", "elapsed_s"):
                     self._tb.add_scalar(f"{split}/{k}", v, self.progress.step)
+
+    def _report(self, record: dict[str, Any]) -> None:
+        """What a person watching sees (logger ``nlpseq.progress``; the CLI shows it, --quiet hides it):
+        every dev evaluation's scores, and, when no progress bar is drawn (not a terminal), a line
+        about every 30 s with the step, epoch, loss, speed and the budget left."""
+        split = record.get("split")
+        if not self.cfg.progress or split not in ("dev", "train"):
+            return
+        if split == "dev":
+            scores = ", ".join(f"{k}={v:.2f}" for k, v in record.items() if isinstance(v, float) and k != "elapsed_s")
+            decoding = record.get("beam")
+            how = "" if decoding is None else " (greedy)" if decoding == 1 else f" (beam {decoding})"
+            p = self.progress
+            done = p.epoch + (p.batch_in_epoch / self._epoch_batches if self._epoch_batches else 0.0)
+            progress_log.info("dev at step %d (%.2f epochs)%s: %s", record["step"], done, how, scores)
+            return
+        now = time.perf_counter()
+        if sys.stderr.isatty() or now - self._reported < REPORT_EVERY_S:
+            return
+        self._reported = now
+        used, elapsed = self.budget_used(), self.elapsed()
+        left = f", about {_duration(elapsed * (1 - used) / used)} left" if used > 0.005 else ""
+        progress_log.info("step %d, epoch %d of %d, loss %.3f, %.0f units/s, %.0f%% of the budget spent%s",
+                          record["step"], record["epoch"] + 1, self.cfg.epochs, record["loss"],
+                          record.get("units_per_s", 0.0), 100 * used, left)
 
     # -- time ------------------------------------------------------------------------------------
     def elapsed(self) -> float:
