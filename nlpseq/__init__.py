@@ -3,8 +3,8 @@
 from .version import __version__
 
 
-def pipeline(task, model, **kwargs):
-    """Build an inference pipeline from a run directory; see :func:`nlpseq.api.pipeline`."""
+def pipeline(task, model=None, **kwargs):
+    """Build an inference pipeline from a run folder or a shipped model; see :func:`nlpseq.api.pipeline`."""
     from .api import pipeline as _pipeline
 
     return _pipeline(task, model, **kwargs)

@@ -15,7 +15,7 @@ from .registry import MODELS, TASKS
 from .run import RECIPE, RunDir
 from .tasks.base import Task, load_run
 from .train.trainer import TrainData, Trainer, seed_everything
-from .version import __version__
+from .version import RUN_FORMAT, __version__
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,8 @@ def _start(recipe: Recipe, run: RunDir, resume: bool, dist: Distributed) -> tupl
     torch.manual_seed(recipe.seed)  # weights do not depend on how much randomness data preparation used
     model = task.build_model()
     if dist.is_main:
-        run.write_info({"nlpseq": __version__, "task": recipe.task, "model": recipe.model_name, **task.info()})
+        run.write_info({"nlpseq": __version__, "run_format": RUN_FORMAT, "task": recipe.task, "model": recipe.model_name,
+                        **task.info()})
     metric = recipe.train.metric or task.metric
     evaluate = (lambda m: task.dev_evaluate(m, dev)) if dev is not None else None
     trainer = Trainer(model, recipe.train, run, recipe.seed, evaluate, metric, task.higher_is_better, dist)
@@ -176,24 +177,38 @@ def pipeline_tasks() -> dict[str, tuple[str, ...]]:
     return table
 
 
-def pipeline(task: str, model: str | os.PathLike, device: str = "cpu", parser: str | os.PathLike | None = None,
-             precision: str | None = None, **options: Any) -> Callable[..., list[dict]]:
-    """``pipeline("sentiment", model=RUN_DIR)`` returns a callable over a string or a list of strings.
+def pipeline(task: str, model: str | os.PathLike | None = None, device: str = "cpu",
+             parser: str | os.PathLike | None = None, precision: str | None = None,
+             **options: Any) -> Callable[..., list[dict]]:
+    """``pipeline("sentiment-analysis")`` returns a callable over a string or a list of strings.
 
-    ``parser=PARSER_RUN`` lets a tree sentiment model take raw text: each sentence is tokenized and
-    parsed, and every phrase of the parse is labelled. ``precision="int8"`` runs the model's matrix
-    products in int8 (default: the recipe's ``decode.precision`` where it has one, else fp32).
+    ``model`` is a run folder or a shipped model's name (``sentiment-en``, or pinned:
+    ``sentiment-en@2.1.0``; ``nlpseq models`` lists them); without one, the task's shipped default
+    answers, and a line naming it is logged. ``translation_de_to_en`` asks for a translator of that
+    language pair. ``parser=PARSER`` lets a tree sentiment model take raw text: each sentence is
+    parsed, and every phrase of the parse is labelled (a shipped tree model brings its own parser).
+    ``precision="int8"`` runs the model's matrix products in int8 (default: the recipe's
+    ``decode.precision`` where it has one, else fp32).
 
     Raises:
         RecipeError: unknown pipeline task, or a parser given to a model that reads no trees.
         RunDirError: ``model`` is not a run of that task, or ``parser`` not a parser run.
     """
+    from .catalog import pipeline_of_pair, resolve
     from .errors import RecipeError, did_you_mean
 
+    base, pair = pipeline_of_pair(task)
     table = pipeline_tasks()
-    if task not in table:
+    if base not in table:
         raise RecipeError(f"unknown pipeline task '{task}'{did_you_mean(task, table)}; choose from {', '.join(table)}")
-    task_obj, net = load_run(model, table[task], device, precision)
+    path, shipped = resolve(model, task)
+    task_obj, net = load_run(path, table[base], device, precision)
+    if pair is not None:
+        data = task_obj.recipe.data
+        if (data.src, data.tgt) != pair:
+            raise RecipeError(f"{task}: {model} translates {data.src} to {data.tgt}")
+    if parser is None and shipped is not None and shipped.parser:
+        parser = shipped.parser
     resources = {}
     if parser is not None:
         if task_obj.name != "tree_sentiment":

@@ -170,8 +170,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if "parser" in options:
         options["parser"] = load_run(options["parser"], "parsing")
     data = task.read_eval(args.data, src=args.src, ref_file=args.ref)
-    plot = str(Path(args.run) / f"{task.plot_name}_{Path(str(args.data or 'dev')).stem.replace(':', '_')}"
-               f"{'_last' if args.weights == 'last' else ''}.png")
+    # A shipped model's folder is part of the installed package: its plots are not written there.
+    stem = Path(str(args.data or "dev")).stem.replace(":", "_")
+    plot = (str(Path(args.run) / f"{task.plot_name}_{stem}{'_last' if args.weights == 'last' else ''}.png")
+            if os.path.isdir(args.run) else None)
     t0 = time.perf_counter()
     if args.bootstrap or args.save_items:
         from .metrics.resampling import bootstrap_interval
@@ -259,10 +261,36 @@ def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None
                              "0: the whole vocabulary (default: the recipe's decode.shortlist_size)")
 
 
+def _model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", dest="run", metavar="MODEL",
+                        help="a run folder or a shipped model's name (`nlpseq models`); the first argument is "
+                             "taken as the model when it names one (default: the task's shipped model)")
+
+
+def _take_model(args: argparse.Namespace) -> None:
+    """``nlpseq sentiment MODEL TEXT...``: the first argument is the model when it names a run folder or a
+    shipped model, or looks like a path (a separator and no space: a run folder that is missing is an
+    error, not a sentence); otherwise every argument is text, and the task's default model answers."""
+    from .catalog import find
+
+    first = args.texts[0] if args.run is None and args.texts else None
+    if first is not None and (os.path.isdir(first) or find(first) is not None
+                              or (os.sep in first or "/" in first) and not any(c.isspace() for c in first)):
+        args.run = args.texts.pop(0)
+
+
+def _default_model(run: str | None, pipeline: str) -> str:
+    """``run``, or the folder of the pipeline's shipped default (named in one line on stderr)."""
+    from .catalog import resolve
+
+    return str(resolve(run, pipeline)[0])
+
+
 def _cmd_translate(args: argparse.Namespace) -> int:
     from .api import Pipeline, load_run
 
-    task, model = load_run(args.run, "translation", precision=args.precision)
+    _take_model(args)
+    task, model = load_run(_default_model(args.run, "translation"), "translation", precision=args.precision)
     _apply_decode_options(task, args)
     pipe = Pipeline(task, model, beam=args.beam, n_best=args.n_best)
 
@@ -363,6 +391,7 @@ def _answer_lines(args: argparse.Namespace, answer: Callable[[list[str]], list[s
 def _cmd_sentiment(args: argparse.Namespace) -> int:
     from .api import pipeline
 
+    _take_model(args)
     pipe = pipeline("sentiment", model=args.run, parser=args.parser, precision=args.precision)
     # An empty --tree is an input (and an error), not a request to read standard input.
     inputs = ([args.tree] if args.tree is not None else []) + args.texts
@@ -384,7 +413,8 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
 def _cmd_parse(args: argparse.Namespace) -> int:
     from .api import Pipeline, load_run
 
-    task, model = load_run(args.run, "parsing")
+    _take_model(args)
+    task, model = load_run(_default_model(args.run, "parsing"), "parsing")
     pipe = Pipeline(task, model, decode=args.decode)
 
     if args.texts and args.render:
@@ -479,9 +509,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         name, sep, path = spec.partition("=")
         wanted.append((name, path, None) if sep else ("", spec, None))
     wanted = [w for w in wanted if w[1]]
-    if not wanted:
-        raise NlpseqError("nlpseq serve: give --model [NAME=]RUN_DIR (repeatable), --sentiment RUN_DIR "
-                          "or --translate RUN_DIR")
+    if not wanted:  # the shipped models, each under the name its manifest entry gives
+        from .catalog import read_manifest
+
+        newest = {m.name: m for m in read_manifest()}  # the manifest lists versions oldest first
+        wanted = [(m.serve_as, m.name, m.default_for[0] if m.default_for else None)
+                  for m in newest.values() if m.serve_as]
+        if not wanted:
+            raise NlpseqError("nlpseq serve: no shipped models are installed; give --model [NAME=]RUN_DIR "
+                              "(repeatable), --sentiment RUN_DIR or --translate RUN_DIR")
     if args.parser and not args.sentiment:
         raise NlpseqError("nlpseq serve: --parser parses text for the --sentiment tree model; give that too")
     limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits) if f.metadata},
@@ -513,6 +549,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         import signal
 
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        if not args.quiet:
+            for name, served in models.items():
+                print(f"nlpseq serve: POST /v1/{name}  {served.name} ({served.task})", file=sys.stderr)
+            print(f"nlpseq serve: listening on http://{args.host}:{args.port}  (docs: /docs, page: /)",
+                  file=sys.stderr, flush=True)
         uvicorn.run(create_app(models, limits), host=args.host, port=args.port, log_level=args.log_level,
                     access_log=args.log_level == "debug", timeout_graceful_shutdown=limits.shutdown_grace_s,
                     limit_concurrency=limits.max_connections)
@@ -527,6 +568,33 @@ def _served_name(task: str) -> str:
     from .registry import TASKS
 
     return TASKS.get(task).pipelines[0]
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .catalog import as_rows, card_text, find, read_manifest
+
+    if args.action == "show":
+        if not args.name:
+            raise NlpseqError("nlpseq models show: name a model (`nlpseq models` lists them)")
+        model = find(args.name)
+        if model is None:
+            from .errors import did_you_mean
+
+            names = {m.name: m for m in read_manifest()}
+            raise NlpseqError(f"{args.name}: no shipped model of that name{did_you_mean(args.name, names)}; "
+                              f"shipped: {', '.join(names) or 'none'}")
+        print(card_text(model))
+        return 0
+    rows = as_rows()
+    if not rows:
+        print("no shipped models are installed (`make models` trains them)")
+        return 0
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
+    print("  ".join(k.ljust(widths[k]) for k in keys).rstrip())
+    for r in rows:
+        print("  ".join(str(r[k]).ljust(widths[k]) for k in keys).rstrip())
+    return 0
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -547,14 +615,35 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+VERBS_INDEX = Path(__file__).with_name("verbs.json")  # the built-in tasks' own verbs, for a --help without torch
+
+
+def declared_verbs() -> dict[str, dict[str, object]]:
+    """Verb -> its help and the tasks that answer it, for every verb the registered tasks declare
+    that is not a command of its own (this loads the tasks). ``nlpseq/verbs.json`` holds this table for
+    the built-in tasks; a test keeps it equal to what they declare."""
+    from .registry import TASKS
+
+    verbs: dict[str, dict[str, object]] = {}
+    for name, cls in TASKS.items():
+        if cls.verb and cls.verb not in BUILTIN_COMMANDS:
+            entry = verbs.setdefault(cls.verb, {"help": cls.verb_help or "", "tasks": []})
+            entry["tasks"].append(name)  # type: ignore[union-attr]
+    return verbs
+
+
+def _listed_verbs(sub) -> None:
+    """The task verbs named in the top-level help, from the index: importing every task (torch, nltk,
+    scipy) to print two lines would make ``nlpseq --help`` take seconds."""
+    for verb, entry in json.loads(VERBS_INDEX.read_text(encoding="utf-8")).items():
+        sub.add_parser(verb, help=str(entry["help"]) or f"answer with a {' or '.join(entry['tasks'])} run")
+
+
 def _add_task_verbs(sub) -> None:
     """A subcommand for every verb the registered tasks declare that has no command of its own above."""
     from .registry import TASKS
 
-    verbs: dict[str, list[str]] = {}
-    for name, cls in TASKS.items():
-        if cls.verb and cls.verb not in sub.choices:
-            verbs.setdefault(cls.verb, []).append(name)
+    verbs = {verb: list(entry["tasks"]) for verb, entry in declared_verbs().items()}  # type: ignore[arg-type]
     for verb, tasks in verbs.items():
         v = sub.add_parser(verb, help=TASKS.get(tasks[0]).verb_help or f"answer with a {' or '.join(tasks)} run")
         v.add_argument("run")
@@ -566,7 +655,7 @@ def _add_task_verbs(sub) -> None:
 
 
 BUILTIN_COMMANDS = ("train", "compare", "evaluate", "sentiment", "parse", "translate", "generate", "serve", "data",
-                    "export")
+                    "export", "models")
 
 
 def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
@@ -577,6 +666,8 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nlpseq", description="Recurrent and recursive networks for NLP.")
     p.add_argument("--version", action="version", version=f"nlpseq {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print answers, results and errors only: no progress, notices or file names")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a recipe into a run directory")
@@ -625,7 +716,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("sentiment", help="label texts (arguments, or one per line on stdin) as JSON lines")
-    s.add_argument("run")
+    _model_argument(s)
     s.add_argument("texts", nargs="*")
     s.add_argument("--tree", help="a PTB-bracket tree to label phrase by phrase (tree model runs)")
     s.add_argument("--render", metavar="OUT.svg|OUT.png", help="draw the first labelled tree")
@@ -634,7 +725,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_sentiment)
 
     pa = sub.add_parser("parse", help="parse sentences (arguments, or one per line on stdin) into bracketed trees")
-    pa.add_argument("run")
+    _model_argument(pa)
     pa.add_argument("texts", nargs="*")
     pa.add_argument("--decode", choices=["cky", "greedy"], help="tree search (default: the recipe's)")
     pa.add_argument("--json", action="store_true", help="print {tokens, tree} JSON lines")
@@ -642,7 +733,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     pa.set_defaults(func=_cmd_parse)
 
     tr = sub.add_parser("translate", help="translate sentences (arguments, --input FILE, or lines on stdin)")
-    tr.add_argument("run")
+    _model_argument(tr)
     tr.add_argument("texts", nargs="*", help="sentences to translate")
     tr.add_argument("--input", help="a file of sentences, one per line")
     tr.add_argument("--beam", type=_whole_number(1, MAX_BEAM), help="beam size (1 = greedy; default: the recipe's)")
@@ -691,21 +782,41 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     sv.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     sv.set_defaults(func=_cmd_serve)
 
+    mo = sub.add_parser("models", help="list the shipped models, or print one's card (models show NAME)")
+    mo.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    mo.add_argument("name", nargs="?", help="a shipped model's name, or NAME@VERSION")
+    mo.set_defaults(func=_cmd_models)
+
     d = sub.add_parser("data", help="list, locate or download corpora")
     d.add_argument("action", choices=["list", "path", "get"])
     d.add_argument("name", nargs="?")
     d.set_defaults(func=_cmd_data)
     if task_verbs:
         _add_task_verbs(sub)
+    else:
+        _listed_verbs(sub)
+    for verb in sub.choices.values():  # after the verb too: `nlpseq serve --quiet`
+        verb.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                          help="print answers, results and errors only: no progress, notices or file names")
     return p
+
+
+def _plugins() -> bool:
+    from importlib.metadata import entry_points
+
+    from .registry import PLUGIN_GROUP
+
+    return bool(entry_points(group=PLUGIN_GROUP))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nlpseq`` command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
-    # Only a verb that is not built in needs the tasks loaded to be found (a second or two).
-    parser = build_parser(task_verbs=command not in BUILTIN_COMMANDS)
+    # Only a verb that is not built in needs the tasks loaded (a second or two): to parse its options.
+    # The top-level help lists the built-in tasks' verbs from their index, and loads the tasks only when
+    # a plugin may declare more.
+    parser = build_parser(task_verbs=command not in BUILTIN_COMMANDS and (command is not None or _plugins()))
     # Sentences may follow options (`translate RUN --beam 5 "Ein Hund."`), which argparse leaves over.
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -713,7 +824,10 @@ def main(argv: list[str] | None = None) -> int:
             args.texts += extra
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    level = logging.INFO if args.debug else logging.ERROR if args.quiet else logging.WARNING
+    logging.basicConfig(level=level, format="nlpseq: %(message)s")
+    # Progress lines (training's steps and dev scores) are shown unless --quiet.
+    logging.getLogger("nlpseq.progress").setLevel(logging.ERROR if args.quiet else logging.INFO)
     try:
         return args.func(args)
     except NlpseqError as exc:

@@ -22,6 +22,7 @@ from typing import Any
 from .errors import RunDirError
 from .faults import kill_part_way
 from .fileio import atomic_path, atomic_write_text
+from .version import RUN_FORMAT, __version__
 
 RECIPE, INFO, VOCAB, WEIGHTS, METRICS = "recipe.yaml", "run.json", "vocab.json", "model.safetensors", "metrics.jsonl"
 TOKENIZER, CHECKPOINTS, TENSORBOARD = "tokenizer", "checkpoints", "tensorboard"
@@ -95,6 +96,10 @@ class RunDir:
             raise RunDirError(f"{run.path}: the run has no trained weights yet ({WEIGHTS} missing)")
         run.check_contained()
         run.info_field("task", str)
+        made = run.info().get("run_format", 1)
+        if not isinstance(made, int) or made > RUN_FORMAT:
+            raise RunDirError(f"{run.path}: written in run format {made}, newer than this nlpseq ({__version__}) "
+                              f"reads (up to {RUN_FORMAT}); upgrade nlpseq")
         wanted = (task,) if isinstance(task, str) else task
         if wanted is not None and run.info().get("task") not in wanted:
             raise RunDirError(f"{run.path}: is a '{run.info().get('task')}' run, not a '{' or '.join(wanted)}' run")
@@ -194,8 +199,10 @@ class RunDir:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
+        from .compact import unpack
+
         try:
-            return load_file(str(self / name))
+            return unpack(load_file(str(self / name)))
         except (SafetensorError, OSError) as exc:
             if is_pickle(self / name):
                 raise RunDirError(f"{self / name}: a pickle, not safetensors weights; nlpseq never unpickles "

@@ -122,7 +122,11 @@ def write_parallel_sample(folder: str | Path, n_train: int = 600, n_val: int = 6
     from .fileio import atomic_path
 
     rng = random.Random(seed)
-    pairs = [parallel_pair(rng) for _ in range(n_train + n_val)]
+    # Distinct pairs: a validation sentence that is also in the training part measures recall, not translation.
+    pairs = list(dict.fromkeys(parallel_pair(rng) for _ in range(50 * (n_train + n_val))))[:n_train + n_val]
+    if len(pairs) < n_train + n_val:
+        raise ValueError(f"the sample grammar makes only {len(pairs)} distinct pairs")
+    rng.shuffle(pairs)
     folder = Path(folder)
     for split, part in (("train", pairs[:n_train]), ("val", pairs[n_train:])):
         for k, lang in enumerate(("de", "en")):

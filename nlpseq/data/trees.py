@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterator
 
 from nltk import Tree
@@ -60,6 +61,53 @@ def parse_tree(expr: str, source: str = "<string>", line: int = 1) -> Tree:
         # nltk's message spans lines (a caret under the excerpt); its first two say what and where.
         what = " ".join(part.strip() for part in str(exc).splitlines()[:2])
         raise DataError(f"{source}:{line}: malformed tree ({what})") from None
+
+
+# A bracket's first token is its label when it looks like one: a number (an SST class) or a Penn
+# Treebank tag or phrase label (NP, VP-SBJ, PRP$, -LRB-); otherwise it is a word of an unlabelled bracketing.
+_LABEL = re.compile(r"^(?:\d+|[A-Z$][A-Z0-9$]*(?:[-=][A-Z0-9]+)*|-[A-Z]+-)$")
+
+
+def read_bracketing(text: str, source: str = "<string>") -> Tree:
+    """Any bracketing of a sentence, as the binary SST-format tree a tree model reads (every label 2):
+    an unlabelled one (``((the film) (is good))``), a parser's (``(S (NP the film) (VP ...))``, with or
+    without tags) or an SST tree. Labels are dropped; phrases of more than two parts are right-factored
+    and unary chains collapsed. Read with a stack, not recursion: depth costs nothing.
+
+    Raises:
+        DataError: unbalanced brackets, or no words.
+    """
+    tokens = re.findall(r"\(|\)|[^\s()]+", text)
+    stack: list[list[Tree]] = [[]]
+    fresh = [False]  # whether the innermost open bracket has read nothing yet (its label may come)
+    for i, tok in enumerate(tokens):
+        if tok == "(":
+            stack.append([])
+            fresh.append(True)
+        elif tok == ")":
+            if len(stack) == 1:
+                raise DataError(f"{source}: unbalanced brackets (a ')' closes nothing)")
+            kids = stack.pop()
+            fresh.pop()
+            if kids:
+                stack[-1].append(_right_factored(kids))
+        else:
+            is_label = fresh[-1] and _LABEL.match(tok) is not None and i + 1 < len(tokens) and tokens[i + 1] != ")"
+            fresh[-1] = False
+            if not is_label:
+                stack[-1].append(Tree("2", [tok]))
+    if len(stack) != 1:
+        raise DataError(f"{source}: unbalanced brackets (tree not closed)")
+    if not stack[0]:
+        raise DataError(f"{source}: the tree has no words")
+    return _right_factored(stack[0])
+
+
+def _right_factored(kids: list[Tree]) -> Tree:
+    tree = kids[-1]
+    for kid in reversed(kids[:-1]):
+        tree = Tree("2", [kid, tree])
+    return tree
 
 
 def read_trees(path: str | os.PathLike) -> list[tuple[int, Tree]]:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from nltk import Tree
 
@@ -108,7 +111,21 @@ def _spans(c: Counter) -> Counter:
 
 def score_trees(gold: list[Tree], test: list[Tree]) -> dict[str, float]:
     """Corpus-level evalb scores of ``test`` against ``gold`` (same sentences, same order)."""
+    return score_tree_items(gold, test)[0]
+
+
+def score_tree_items(gold: list[Tree], test: list[Tree]) -> tuple[dict[str, float], dict[str, Any]]:
+    """:func:`score_trees` and, per sentence, the bracket counts that resample to the same corpus scores:
+    F1 = 2 matched / (gold + predicted), so it is a ratio of sums like an accuracy."""
+    from .resampling import ItemStats
+
     score = BracketScore()
+    rows = []
     for g, t in zip(gold, test, strict=True):
+        before = (score.matched, score.matched_unlabeled, score.gold, score.test)
         score.add(g, t)
-    return score.result()
+        rows.append([a - b for a, b in zip((score.matched, score.matched_unlabeled, score.gold, score.test), before)])
+    m, mu, ng, nt = (np.asarray(c, float) for c in zip(*rows)) if rows else (np.zeros(0),) * 4
+    items = {"labeled_f1": ItemStats.ratio(2 * m, ng + nt), "labeled_precision": ItemStats.ratio(m, nt),
+             "labeled_recall": ItemStats.ratio(m, ng), "unlabeled_f1": ItemStats.ratio(2 * mu, ng + nt)}
+    return score.result(), items

@@ -31,8 +31,11 @@ def load_in_process(name: str, run_dir: str | os.PathLike, threads: int | None =
     ``pipeline`` refuses a run whose task does not answer it; by default the run's own task's first one.
     """
     from ..api import pipeline as open_pipeline
+    from ..catalog import locate
     from ..registry import TASKS
     from ..run import RunDir
+
+    run_dir = locate(run_dir)  # a shipped model's name: its folder
 
     if threads:
         import torch

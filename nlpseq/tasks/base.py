@@ -128,7 +128,7 @@ class Task:
             NlpseqError: the task keeps no per-item statistics.
         """
         raise NlpseqError(f"task '{self.name}' keeps no per-item statistics (bootstrap intervals and "
-                          "nlpseq compare's paired tests cover sentiment, tree_sentiment and translation)")
+                          "nlpseq compare's paired tests cover sentiment, tree_sentiment, translation and parsing)")
 
     def answer(self, model: torch.nn.Module, inputs: Any, **options: Any) -> list[dict[str, Any]]:
         """JSON-ready answers for raw inputs (one :attr:`Input` or a list of them), with the
@@ -171,7 +171,7 @@ class Task:
 def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
              device: str = "cpu", precision: str | None = None, weights: str = "selected"
              ) -> tuple[Task, torch.nn.Module]:
-    """Open a trained run directory: its task (text layer loaded) and its model in eval mode, at
+    """Open a trained run directory (or a shipped model, by name): its task (text layer loaded) and its model in eval mode, at
     ``precision`` (``fp32``, ``int8`` or ``bf16``; None: the recipe's ``decode.precision`` where it has one, else fp32).
     ``weights``: ``selected`` (the run's saved weights, ``train.select``) or ``last`` (those training
     ended with, from its newest checkpoint).
@@ -179,7 +179,9 @@ def load_run(path: str | os.PathLike, task: str | tuple[str, ...] | None = None,
     Raises:
         RunDirError: not a run directory, or one of another task than ``task``.
     """
-    run = RunDir.open(path, task)
+    from ..catalog import locate
+
+    run = RunDir.open(locate(path), task)
     info = run.info()
     task_obj = TASKS.get(info["task"]).from_run(run)
     model = task_obj.build_model()

@@ -14,11 +14,13 @@ from pydantic import BaseModel, Field
 from ..config import Count, Section
 from ..data.batching import bucket_by_length, pad_sequences, to_device
 from ..data.corpora import resolve_ref
+from ..data.halves import split_half_ref, take_half
 from ..data.ptb import EMPTY, BinaryTree, binarize, debinarize, read_ptb, shape_tree
 from ..data.trees import read_sentiment_trees
 from ..errors import DataError, InputError
 from ..fileio import atomic_write_json
-from ..metrics.parseval import score_trees
+from ..metrics.parseval import score_tree_items
+from ..metrics.resampling import ItemStats
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab
@@ -63,17 +65,18 @@ class ParsingTask(Task):
     verb, verb_help = "parse", "parse sentences (arguments, or one per line on stdin) into bracketed trees"
 
     class EvaluateOptions(Section):
-        decode: Literal["cky", "greedy"] | None = None  # None: the recipe's
+        decode: Literal["cky", "greedy"] | None = Field(None, description="None: the recipe's")
 
     class DataConfig(Section):
-        format: Literal["ptb", "sst"] = "ptb"  # sst: learn SST's unlabelled binary tree shapes
-        train: str = "ptb-sample:0001-0159"  # .mrg file, folder of them, or ptb-sample[:FIRST-LAST]
-        dev: str = "ptb-sample:0160-0179"
-        max_words: Count = 150  # longest sentence the parser accepts from users
+        format: Literal["ptb", "sst"] = Field("ptb", description="sst: learn SST's unlabelled binary tree shapes")
+        train: str = Field("ptb-sample:0001-0159", description=".mrg file, folder of them, or ptb-sample[:FIRST-LAST]")
+        dev: str = Field("ptb-sample:0160-0179", description=(
+            "dev trees: a .mrg file, a folder of them, or a corpus reference such as ptb-sample:0160-0179"))
+        max_words: Count = Field(150, description="longest sentence the parser accepts from users")
 
     class TextConfig(Section):
-        tokenizer: Literal["ptb", "whitespace"] = "ptb"  # how raw text is split into words
-        min_freq: Count = 1
+        tokenizer: Literal["ptb", "whitespace"] = Field("ptb", description="how raw text is split into words")
+        min_freq: Count = Field(1, description="rarer training words become the unknown word")
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
@@ -84,11 +87,15 @@ class ParsingTask(Task):
 
     # -- data ------------------------------------------------------------------------------------
     def read(self, ref: str) -> Treebank:
-        """Gold trees from ``ref`` in the recipe's format."""
+        """Gold trees from ``ref`` in the recipe's format; ``REF@A`` / ``REF@B`` is a half of it."""
+        ref, half = split_half_ref(ref)
+        where = f"{ref}@{half}" if half else ref
         if self.recipe.data.format == "sst":
-            path = resolve_ref(ref)
-            return Treebank([shape_tree(t) for t in read_sentiment_trees(path)], str(path))
-        return Treebank(read_ptb(ref), ref)
+            trees = read_sentiment_trees(resolve_ref(ref))
+            # Stratified by root label, as the sentiment tasks' halves are: sst:dev@B is the same sentences.
+            kept = take_half(trees, half, [t.label() for t in trees])
+            return Treebank([shape_tree(t) for t in kept], where)
+        return Treebank(take_half(read_ptb(ref), half), where)
 
     def _word_ids(self, words: list[str]) -> tuple[list[int], list[list[int]]]:
         ids = [self.vocab.stoi.get(w, self.vocab.unk_id) for w in words]
@@ -183,13 +190,17 @@ class ParsingTask(Task):
 
     def evaluate(self, model: torch.nn.Module, data: Treebank, plot: str | None = None,
                  decode: str | None = None) -> dict[str, float]:
+        return self.evaluate_items(model, data, plot, decode=decode)[0]
+
+    def evaluate_items(self, model: torch.nn.Module, data: Treebank, plot: str | None = None,
+                       decode: str | None = None) -> tuple[dict[str, float], dict[str, ItemStats]]:
         sentences = [t.leaves() for t in data.trees]
         start = time.perf_counter()
         predicted = self.parse_tokens(model, sentences, decode)
         seconds = time.perf_counter() - start
-        result = score_trees(data.trees, predicted)
+        result, items = score_tree_items(data.trees, predicted)
         result["count"] = result.pop("sentences")
-        return {**result, "sentences_per_s": len(sentences) / max(seconds, 1e-9)}
+        return {**result, "sentences_per_s": len(sentences) / max(seconds, 1e-9)}, items
 
     def words(self, text: str, where: str = "input 0") -> list[str]:
         """The words of one raw sentence, checked: raises :class:`InputError` starting with ``where``."""

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 import torch
 
+from pydantic import Field
+
 from ..config import Count, Section, Share
 from ..data.batching import bucket_by_length, pad_sequences
 from ..data.cache import encode_cached, file_digest, fingerprint
@@ -17,6 +19,7 @@ from ..metrics.resampling import ItemStats
 from ..registry import TASKS
 from ..run import VOCAB
 from ..text import Vocab, get_tokenizer
+from ..text.sentences import split_sentences
 from ..text.char_ngrams import CharNgrams
 from ..train.trainer import TrainData
 from .base import Task
@@ -39,20 +42,30 @@ class SentimentTask(Task):
     verb, verb_help = "sentiment", "label texts (arguments, or one per line on stdin) as JSON lines"
 
     class DataConfig(Section):
-        corpus: Literal["sst", "sentence-polarity", "movie-reviews", "tsv"] = "sst"
-        train: str | None = None  # data reference (path or 'sst:train'); null: the corpus's training data
-        dev: str | None = None  # null: SST dev, or the held-out share of a corpus without a dev split
-        labels: Literal["fine", "binary"] = "fine"  # SST: five classes, or two with neutral dropped
-        phrases: bool = False  # SST: train on every labelled phrase of the training trees
-        dev_fraction: Share = 0.1  # held-out share for corpora without a dev split (split fixed by seed)
-        max_length: Count = 400  # tokens kept per text; longer documents are truncated
-        max_chars: Count = 20_000  # longest text the pipeline accepts
+        corpus: Literal["sst", "sentence-polarity", "movie-reviews", "tsv"] = Field("sst", description=(
+            "the corpus the train and dev references are read as"))
+        train: str | None = Field(None, description=(
+            "data reference (path or 'sst:train'); null: the corpus's training data"))
+        dev: str | None = Field(None, description=(
+            "null: SST dev, or the held-out share of a corpus without a dev split"))
+        labels: Literal["fine", "binary"] = Field("fine", description="SST: five classes, or two with neutral dropped")
+        phrases: bool = Field(False, description="SST: train on every labelled phrase of the training trees")
+        dev_fraction: Share = Field(0.1, description=(
+            "held-out share for corpora without a dev split (split fixed by seed)"))
+        max_length: Count = Field(400, description="tokens kept per text; longer documents are truncated")
+        max_chars: Count = Field(20_000, description="longest text the pipeline accepts")
+        # A model trained on sentences reads a long text poorly as one sequence: a text of more tokens
+        # than this is answered sentence by sentence, and as a whole by their length-weighted mean.
+        split_tokens: Count | None = Field(None, description=(
+            "texts of more tokens are answered sentence by sentence, and as a whole by their length-weighted mean; "
+            "null: never split"))
 
     class TextConfig(Section):
-        tokenizer: Literal["ptb", "whitespace"] = "ptb"
-        lowercase: bool = True
-        min_freq: Count = 1  # rarer training tokens become <unk>
-        max_size: Count | None = None
+        tokenizer: Literal["ptb", "whitespace"] = Field("ptb", description=(
+            "ptb (nltk's Treebank tokenizer, SST's conventions) or whitespace"))
+        lowercase: bool = Field(True, description="lowercase the text first")
+        min_freq: Count = Field(1, description="rarer training tokens become <unk>")
+        max_size: Count | None = Field(None, description="most words in the vocabulary (the commonest kept); null: all")
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
@@ -256,11 +269,26 @@ class SentimentTask(Task):
     def answer(self, model: torch.nn.Module, inputs: Any, phrases: bool = False, render: bool = False
                ) -> list[dict[str, Any]]:
         texts = self.check_texts(inputs)
-        max_len = self.recipe.data.max_length
-        probs = self._probabilities(model, [self.tokenizer.tokenize(t)[:max_len] for t in texts])
+        max_len, split = self.recipe.data.max_length, self.recipe.data.split_tokens
+        pieces: list[list[str]] = []  # each text's sentences (itself, when it is short)
+        for text in texts:
+            parts = split_sentences(text) if split and len(self.tokenizer.tokenize(text)) > split else [text]
+            pieces.append(parts)
+        seqs = [self.tokenizer.tokenize(p)[:max_len] or ["<unk>"] for parts in pieces for p in parts]
+        rows = iter(self._probabilities(model, seqs).tolist())
         out = []
-        for row in probs.tolist():
-            best = max(range(len(row)), key=row.__getitem__)
-            out.append({"label": self.label_names[best], "score": row[best],
-                        "scores": dict(zip(self.label_names, row))})
+        for parts in pieces:
+            sentence_rows = [next(rows) for _ in parts]
+            if len(parts) == 1:
+                out.append(self._labelled(sentence_rows[0]))
+                continue
+            sizes = [len(self.tokenizer.tokenize(p)) or 1 for p in parts]
+            whole = [sum(r[k] * n for r, n in zip(sentence_rows, sizes)) / sum(sizes)
+                     for k in range(len(self.label_names))]
+            out.append({**self._labelled(whole),
+                        "sentences": [{"text": p, **self._labelled(r)} for p, r in zip(parts, sentence_rows)]})
         return out
+
+    def _labelled(self, row: list[float]) -> dict[str, Any]:
+        best = max(range(len(row)), key=row.__getitem__)
+        return {"label": self.label_names[best], "score": row[best], "scores": dict(zip(self.label_names, row))}

@@ -22,6 +22,7 @@ class SentimentAnswer(BaseModel):
     tree: str | None = None  # tree models: the labelled tree, one line of PTB brackets
     phrases: list[Phrase] | None = None  # tree models: a label for every phrase, bottom-up
     svg: str | None = None  # tree models, with render: the labelled tree drawn
+    sentences: list[Phrase] | None = None  # a long text answered sentence by sentence (data.split_tokens)
 
 
 class TreeOptions(Section):

@@ -8,6 +8,8 @@ from typing import Any, Literal
 import torch
 from nltk import Tree
 
+from pydantic import Field
+
 from ..config import Count, Section
 from ..data.batching import bucket_by_length, to_device
 from ..data.cache import encode_cached, file_digest, fingerprint
@@ -15,8 +17,9 @@ from ..data.corpora import resolve_ref
 from ..data.halves import split_half_ref, take_half
 from ..data.treebatch import collate_trees, encode_tree
 from ..data.trees import (BINARY_LABELS, SST_LABELS, binary_label, check_sentiment_tree, count_brackets,
-                          is_preterminal, parse_tree, phrase_spans, read_sentiment_trees, tree_tokens)
-from ..errors import InputError, RecipeError
+                          is_preterminal, parse_tree, phrase_spans, read_bracketing, read_sentiment_trees,
+                          tree_tokens)
+from ..errors import DataError, InputError, RecipeError
 from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
 from ..metrics.resampling import ItemStats
 from ..recipe import Recipe
@@ -81,21 +84,24 @@ class TreeSentimentTask(Task):
     verb, verb_help = SentimentTask.verb, SentimentTask.verb_help
 
     class EvaluateOptions(Section):
-        parser: str | None = None  # a parser run: score root labels on the trees it builds
+        parser: str | None = Field(None, description="a parser run: score root labels on the trees it builds")
 
     class DataConfig(Section):
-        train: str = "sst:train"  # SST-format trees: a 0-4 label on every node
-        dev: str = "sst:dev"
-        max_nodes: Count = 1000  # largest tree the pipeline accepts
-        teachers: list[str] = []  # run directories of trained tree models: their mean node probabilities become soft labels
+        train: str = Field("sst:train", description="SST-format trees: a 0-4 label on every node")
+        dev: str = Field("sst:dev", description=(
+            "dev trees: SST-format trees, a path or a corpus reference such as sst:dev"))
+        max_nodes: Count = Field(1000, description="largest tree the pipeline accepts")
+        teachers: list[str] = Field([], description=(
+            "run directories of trained tree models: their mean node probabilities become soft labels"))
         # fine: SST's five classes on every node. binary: negative/positive as in the paper's binary
         # experiments: training sentences with a neutral root are dropped (8,544 -> 6,920) and neutral
         # phrases carry no label; only the binary metrics are reported.
-        labels: Literal["fine", "binary"] = "fine"
+        labels: Literal["fine", "binary"] = Field("fine", description=(
+            "fine: five classes on every node; binary: negative/positive with neutral nodes left out of the loss"))
 
     class TextConfig(Section):
-        lowercase: bool = False  # SST's RNTN keeps case
-        min_freq: Count = 1
+        lowercase: bool = Field(False, description="SST's RNTN keeps case")
+        min_freq: Count = Field(1, description="rarer training words become the unknown word")
 
     def __init__(self, recipe, run) -> None:
         super().__init__(recipe, run)
@@ -307,8 +313,13 @@ class TreeSentimentTask(Task):
                                  f"{self.recipe.data.max_nodes} (data.max_nodes)")
             try:
                 tree = check_sentiment_tree(parse_tree(t, f"input {i}"), f"input {i}")
-            except Exception as exc:  # DataError names the problem; it becomes the caller's input error
-                raise InputError(str(exc)) from None
+            except DataError:
+                # Not an SST tree (a parser's NP/VP labels, no labels, n-ary phrases): its bracketing is
+                # what the model reads, and its labels are not used.
+                try:
+                    tree = read_bracketing(t, f"input {i}")
+                except DataError as exc:
+                    raise InputError(str(exc)) from None
             trees.append(tree)
         answers = []
         for tree, probs in zip(trees, self.node_probabilities(model, trees)):
@@ -324,13 +335,30 @@ class TreeSentimentTask(Task):
 
         Sentences are checked one by one, so an error names the input's own index, and parsed together.
         The trees stay objects: a word such as a backslash need not survive a round trip through brackets.
+        A text of several sentences is parsed sentence by sentence (the parser's cost grows with the cube
+        of a sentence's length, and its limit is per sentence), and their trees are joined right-branching
+        under one root, which the model labels as the whole text.
         """
         from ..data.ptb import to_sentiment_tree
+        from ..text.sentences import split_sentences
 
         task, net = parser
         raw = [i for i, t in enumerate(texts) if isinstance(t, str) and not t.lstrip().startswith("(")]
-        words = [task.words(texts[i], f"input {i}") for i in raw]
-        return {i: to_sentiment_tree(tree) for i, tree in zip(raw, task.parse_tokens(net, words))}
+        owners, words = [], []
+        for i in raw:
+            for n, sentence in enumerate(split_sentences(texts[i])):
+                owners.append(i)
+                words.append(task.words(sentence, f"input {i}" + (f", sentence {n + 1}" if n else "")))
+        sentences: dict[int, list[Tree]] = {}
+        for i, tree in zip(owners, task.parse_tokens(net, words)):
+            sentences.setdefault(i, []).append(to_sentiment_tree(tree))
+        out = {}
+        for i, trees in sentences.items():
+            joined = trees[-1]
+            for tree in reversed(trees[:-1]):
+                joined = Tree("2", [tree, joined])
+            out[i] = joined
+        return out
 
     def _tree_answer(self, tree: Tree, probs: torch.Tensor, phrases: bool = True) -> dict[str, Any]:
         names = self.label_names

@@ -45,3 +45,22 @@ def test_multiline_mrg_trees(tmp_path):
     trees = read_trees(f)
     assert [ln for ln, _ in trees] == [1, 4]
     assert trees[0][1].leaves() == ["The", "dog", "runs"]
+
+
+def test_any_bracketing_reads_as_a_binary_sst_tree_labels_dropped():
+    from nlpseq.data.trees import read_bracketing
+
+    want = "(2 (2 (2 the) (2 film)) (2 (2 is) (2 (2 very) (2 good))))"
+    for text in ["(S (NP the film) (VP is (ADJP very good)))",
+                 "((the film) (is (very good)))",
+                 "(S (NP (DT the) (NN film)) (VP (VBZ is) (ADJP (RB very) (JJ good))))",
+                 "(3 (2 (2 the) (2 film)) (4 (2 is) (4 (2 very) (3 good))))"]:
+        assert read_bracketing(text).pformat(margin=1 << 20) == want, text
+    # three parts are right-factored; a unary chain collapses to its word
+    assert str(read_bracketing("(S (A1 (B1 x)) y z)")) == "(2 (2 x) (2 (2 y) (2 z)))"
+    with pytest.raises(DataError, match="unbalanced"):
+        read_bracketing("((a b)")
+    with pytest.raises(DataError, match="no words"):
+        read_bracketing("(())")
+    deep = "(" * 5000 + "a b" + ")" * 5000  # read with a stack: no recursion limit
+    assert read_bracketing(deep).leaves() == ["a", "b"]

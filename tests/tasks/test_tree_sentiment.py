@@ -33,13 +33,23 @@ def test_pipeline_labels_every_phrase(rntn_run):
 @pytest.mark.parametrize("bad, message", [
     ("the film is good", "parser model"),
     ("(3 (2 the) (2 film)", "unbalanced"),
-    ("(3 (2 the) (9 film))", "not one of 0-4"),
+    ("(S () ())", "no words"),
     ("", "empty"),
 ])
 def test_bad_trees_are_input_errors(rntn_run, bad, message):
     pipe = nlpseq.pipeline("sentiment", model=rntn_run)
     with pytest.raises(InputError, match=message):
         pipe(bad)
+
+
+def test_a_parsers_tree_or_an_unlabelled_one_is_read_for_its_bracketing(rntn_run):
+    pipe = nlpseq.pipeline("sentiment", model=rntn_run)
+    sst = pipe("(3 (2 (2 the) (2 film)) (3 (2 is) (3 (2 very) (3 good))))")[0]
+    for text in ["(S (NP the film) (VP is (ADJP very good)))", "((the film) (is (very good)))",
+                 "(9 (NP (DT the) (NN film)) (VP is (ADJP (RB very) (JJ good))))"]:
+        ans = pipe(text)[0]
+        assert ans["tree"] == sst["tree"], text  # the same bracketing: the same labels on every phrase
+        assert ans["scores"] == pytest.approx(sst["scores"])
 
 
 def test_cli_refuses_an_empty_tree_instead_of_reading_stdin(rntn_run):
