@@ -245,15 +245,46 @@ def build_recipe(tree: dict, source: str = "<recipe>") -> Recipe:
     return recipe
 
 
+def recipe_folders() -> list[Path]:
+    """Where recipes named without a path are looked for: ``./recipes``, the clone nlpseq runs from,
+    and the copy an installed wheel puts under ``<prefix>/share/nlpseq/recipes``."""
+    import sys
+
+    here = Path(__file__).resolve().parent.parent / "recipes"
+    return list(dict.fromkeys([Path("recipes").resolve(), here, Path(sys.prefix) / "share" / "nlpseq" / "recipes"]))
+
+
+def find_recipe(path: str | os.PathLike) -> Path:
+    """``path`` itself, or a recipe named without its path (``multi30k_de_en_lstm`` or
+    ``translation/multi30k_de_en_lstm.yaml``) found in :func:`recipe_folders`.
+
+    Raises:
+        RecipeError: neither a file nor a known recipe name; the closest names are suggested.
+    """
+    p = Path(path)
+    if p.is_file():
+        return p
+    name = p.name if p.suffix in (".yaml", ".yml") else p.name + ".yaml"
+    known: dict[str, Path] = {}
+    for folder in recipe_folders():
+        if folder.is_dir():
+            for found in sorted(folder.rglob("*.yaml")):
+                known.setdefault(found.name, found)
+                rel = found.relative_to(folder).as_posix()
+                if rel == (p.as_posix() if p.suffix else p.as_posix() + ".yaml"):
+                    return found
+    if len(p.parts) <= 2 and name in known:
+        return known[name]
+    raise RecipeError(f"{p}: no such recipe file or recipe name{did_you_mean(p.stem, [k[:-5] for k in known])}")
+
+
 def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> Recipe:
     """Read, override and validate a recipe file.
 
     Raises:
         RecipeError: the file is missing or not YAML, or a key is wrong; the message names file and key.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise RecipeError(f"{p}: no such recipe file")
+    p = find_recipe(path)
     if p.stat().st_size > MAX_RECIPE_BYTES:
         raise RecipeError(f"{p}: {p.stat().st_size:,} bytes; a recipe is at most {MAX_RECIPE_BYTES:,}")
     data = p.read_bytes()

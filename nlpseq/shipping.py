@@ -140,7 +140,7 @@ def write_card(folder: Path, entry: dict, model: ShippedModel, run: RunDir, scor
              f"with `{recipe['data'].get('dev')}` as dev data"
              + (" (no choice: the last weights)" if selection.get("select") == "last" else "")
              + ". The figures below are on data that chose nothing: no weights, stopping point or setting "
-               "was picked on it.", "",
+               "was picked on it." + (f" {entry['chosen']}" if entry.get("chosen") else ""), "",
              "## Figures (95% bootstrap intervals over items)", "",
              "| data | figure | shipped weights | fp32 run |", "| --- | --- | --- | --- |"]
     for (args, m), rep, full in zip(scored, entry["reports"], fp32):
@@ -153,7 +153,8 @@ def write_card(folder: Path, entry: dict, model: ShippedModel, run: RunDir, scor
         lines.append(f"    nlpseq {' '.join(args)}")
     speed = scored[0][1].get("items_per_s", 0.0)
     lines += ["", "## Speed and size", "",
-              f"{speed:.0f} items/s in `nlpseq evaluate` (batched, {machine['threads']} threads) on {machine['cpu']}, "
+              f"{speed:.0f} items/s in the first command above (batched, {machine['threads']} "
+              f"thread{'s' if machine['threads'] != 1 else ''}) on {machine['cpu']}, "
               f"whose fp32 matmul rate measured {machine['sgemm_gflops']:.0f} GFLOP/s beside it. "
               f"Files: {model.size / 1e6:.1f} MB, weights stored as {storage}"
               + (" with one scale per row" if storage == "int8" else "") + ".", "",

@@ -20,7 +20,7 @@ from ..data.trees import (BINARY_LABELS, SST_LABELS, binary_label, check_sentime
                           is_preterminal, parse_tree, phrase_spans, read_bracketing, read_sentiment_trees,
                           tree_tokens)
 from ..errors import DataError, InputError, RecipeError
-from ..metrics.classification import accuracy, confusion_matrix, plot_confusion
+from ..metrics.classification import confusion_matrix, plot_confusion
 from ..metrics.resampling import ItemStats
 from ..recipe import Recipe
 from ..registry import TASKS
@@ -234,14 +234,14 @@ class TreeSentimentTask(Task):
         """Phrase and root accuracies on gold trees; with a ``parser``, root accuracies on the trees it
         builds from each sentence's words (phrases then differ from the gold ones and are not scored)."""
         if parser is not None:
-            return self._evaluate_parsed(model, data, parser)
+            return self._evaluate_parsed(model, data, parser)[0]
         return self.evaluate_items(model, data, plot)[0]
 
     def evaluate_items(self, model: torch.nn.Module, data: TreeSet, plot: str | None = None, **options: Any
                        ) -> tuple[dict[str, float], dict[str, ItemStats]]:
         """Metrics on gold trees and, per tree, their sufficient statistics (a tree is one item)."""
         if options.get("parser") is not None:
-            raise InputError("per-item statistics are kept for gold trees only, not for parsed ones")
+            return self._evaluate_parsed(model, data, options["parser"])
         probs = self.node_probabilities(model, data.trees)
         gold = [torch.tensor(encode_tree(t, self.vocab)["labels"]) for t in data.trees]
         if plot:
@@ -272,20 +272,26 @@ class TreeSentimentTask(Task):
         return {**metrics, "loss": nll / max(nodes, 1.0), "count": len(data.trees)}, items
 
     def _evaluate_parsed(self, model: torch.nn.Module, data: TreeSet, parser: tuple[Task, torch.nn.Module]
-                         ) -> dict[str, float]:
+                         ) -> tuple[dict[str, float], dict[str, ItemStats]]:
+        """Root scores on the trees ``parser`` builds from each gold tree's words (the raw-text condition),
+        with per-sentence statistics; phrases are not scored, as parsed phrases differ from gold ones."""
         from ..data.ptb import shape_tree, to_sentiment_tree
-        from ..metrics.parseval import score_trees
+        from ..metrics.parseval import score_tree_items
 
         task, net = parser
         parsed = [to_sentiment_tree(t) for t in task.parse_tokens(net, [tree_tokens(t) for t in data.trees])]
-        shapes = score_trees([shape_tree(t) for t in data.trees], [shape_tree(t) for t in parsed])
+        shapes, shape_items = score_tree_items([shape_tree(t) for t in data.trees], [shape_tree(t) for t in parsed])
         probs = self.node_probabilities(model, parsed)
         root_p = torch.stack([p[-1] for p in probs])
         root_g = torch.tensor([int(t.label()) for t in data.trees])
-        fine = {} if self.binary else {"root_fine": accuracy(root_g.tolist(), root_p.argmax(-1).tolist())}
         right, counted = _binary_right(root_p, root_g)
-        return {**fine, "root_binary": 100.0 * float(right.sum()) / max(float(counted.sum()), 1.0),
-                "parse_unlabeled_f1": shapes["unlabeled_f1"], "count": len(data.trees)}
+        items = {"root_binary": ItemStats.ratio(right.double().tolist(), counted.double().tolist()),
+                 "parse_unlabeled_f1": shape_items["unlabeled_f1"]}
+        if not self.binary:
+            fine = (root_p.argmax(-1) == root_g).double().tolist()
+            items["root_fine"] = ItemStats.ratio(fine, [1.0] * len(fine))
+        metrics = {k: it.value for k, it in items.items()}
+        return {**metrics, "count": len(data.trees)}, items
 
     def answer(self, model: torch.nn.Module, inputs: Any, parser: tuple[Task, torch.nn.Module] | None = None,
                phrases: bool = True, render: bool = False) -> list[dict[str, Any]]:
