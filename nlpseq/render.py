@@ -6,7 +6,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from nltk import Tree
+from .nltk_light import Tree
 
 from .data.trees import parse_tree
 from .errors import DataError, InputError

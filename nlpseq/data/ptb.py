@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nltk import Tree
+from ..nltk_light import Tree
 
 from ..errors import DataError
 from .corpora import get_corpus, locate, resolve_ref

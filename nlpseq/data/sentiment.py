@@ -36,6 +36,7 @@ def _to_scheme(fine: int, scheme: str) -> int | None:
 def read_sst(path: Path, scheme: str, phrases: bool, half: str | None = None) -> LabelledSet:
     """Roots (or every phrase, deduplicated) of an SST file, labelled by ``scheme`` (fine|binary);
     with ``half`` (A or B), of that half of the file's trees (:mod:`nlpseq.data.halves`)."""
+    from ..nltk_light import nltk  # noqa: F401  (nltk without scipy, before its tokenizers)
     from nltk.tokenize import TreebankWordDetokenizer
 
     detok = TreebankWordDetokenizer()

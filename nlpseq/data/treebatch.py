@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-from nltk import Tree
+from ..nltk_light import Tree
 
 from ..errors import DataError
 from ..text.vocab import Vocab

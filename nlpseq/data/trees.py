@@ -6,7 +6,7 @@ import os
 import re
 from typing import Iterator
 
-from nltk import Tree
+from ..nltk_light import Tree
 
 from ..errors import DataError
 from ..fileio import read_text

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nltk import Tree
+from ..nltk_light import Tree
 
 PUNCTUATION_TAGS = frozenset({",", ":", "``", "''", "."})
 ROOT_LABELS = frozenset({"", "TOP", "ROOT"})

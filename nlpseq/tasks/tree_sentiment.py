@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
-from nltk import Tree
+from ..nltk_light import Tree
 
 from pydantic import Field
 

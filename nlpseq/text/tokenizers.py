@@ -28,6 +28,7 @@ class PTBTokenizer:
     name = "ptb"
 
     def __init__(self, lowercase: bool = False, convert_parentheses: bool = True) -> None:
+        from ..nltk_light import nltk  # noqa: F401  (nltk without scipy, before its tokenizers)
         from nltk.tokenize import TreebankWordDetokenizer, TreebankWordTokenizer
 
         self.lowercase = lowercase
