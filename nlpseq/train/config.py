@@ -39,9 +39,13 @@ class TrainConfig(Section):
     l2: NonNegative = Field(0.0, description="L2 penalty 0.5 * l2 * ||w||^2 added to the loss (weights, not biases)")
     # budget_linear / budget_cosine: the rate falls from lr to min_lr as the budget is spent, the budget
     # being whichever of max_minutes, max_steps and epochs runs out first (so on a slow machine too)
-    schedule: Literal["constant", "warmup_linear", "inverse_sqrt", "plateau", "budget_linear", "budget_cosine"] = Field("constant", description=(
-        "how the rate moves: constant, warmup_linear, inverse_sqrt, plateau (cut on a dev plateau), or budget_linear "
-        "/ budget_cosine (down to min_lr as the budget is spent)"))
+    schedule: Literal["constant", "warmup_linear", "inverse_sqrt", "plateau", "budget_linear", "budget_cosine",
+                      "budget_wsd"] = Field("constant", description=(
+        "how the rate moves: constant, warmup_linear, inverse_sqrt, plateau (cut on a dev plateau), budget_linear "
+        "/ budget_cosine (down to min_lr as the budget is spent), or budget_wsd (warmup-stable-decay: lr until "
+        "the last decay_share of the budget, then linearly down to min_lr)"))
+    decay_share: Share = Field(0.15, description=(
+        "budget_wsd: the share of the budget, at its end, over which the rate falls to min_lr"))
     warmup_steps: Natural = Field(0, description="steps over which the rate rises from 0 to lr")
     plateau_factor: Share = Field(0.5, description="plateau schedule: the factor on the rate at each cut")
     plateau_patience: Natural = Field(1, description=(

@@ -72,13 +72,17 @@ def reset_adagrad(optimizer: torch.optim.Optimizer) -> None:
                 state["sum"].fill_(group.get("initial_accumulator_value", 0.0))
 
 
-def budget_factor(kind: str, used: float) -> float:
+def budget_factor(kind: str, used: float, decay_share: float = 0.15) -> float:
     """The share of the way from ``min_lr`` to ``lr`` at which a budget schedule stands when ``used``
     (0..1) of the budget is spent: ``budget_linear`` falls linearly to 0 (Li, Yumer & Ramanan, ICLR
-    2020), ``budget_cosine`` along half a cosine."""
+    2020), ``budget_cosine`` along half a cosine, ``budget_wsd`` stays at 1 and falls linearly over the
+    last ``decay_share`` (Hägele et al. 2024: it matches cosine, and a run may be cooled down from any
+    point of its stable part)."""
     used = min(max(used, 0.0), 1.0)
     if kind == "budget_linear":
         return 1.0 - used
+    if kind == "budget_wsd":
+        return min(1.0, (1.0 - used) / decay_share)
     return 0.5 * (1.0 + math.cos(math.pi * used))
 
 
@@ -122,7 +126,7 @@ class Schedule:
         if self.cfg.schedule.startswith("budget_"):
             w = self.cfg.warmup_steps
             warm = min(1.0, (self.step_num + 1) / w) if w > 0 else 1.0
-            share = budget_factor(self.cfg.schedule, self.budget_used())
+            share = budget_factor(self.cfg.schedule, self.budget_used(), self.cfg.decay_share)
             lr = warm * (self.cfg.min_lr + (self.base_lr - self.cfg.min_lr) * share)
         else:
             lr = max(self.cfg.min_lr, self.base_lr * self._factor())

@@ -25,6 +25,13 @@ def test_budget_factor_falls_linearly_or_along_a_cosine():
     assert budget_factor("budget_cosine", 1.0) == pytest.approx(0.0, abs=1e-12)
 
 
+def test_warmup_stable_decay_holds_the_rate_then_falls_over_its_last_share():
+    assert [budget_factor("budget_wsd", u, 0.2) for u in (0, 0.5, 0.79)] == [1.0, 1.0, 1.0]
+    assert budget_factor("budget_wsd", 0.9, 0.2) == pytest.approx(0.5)
+    assert budget_factor("budget_wsd", 0.95, 0.1) == pytest.approx(0.5)
+    assert budget_factor("budget_wsd", 1.0, 0.2) == 0.0
+
+
 @pytest.mark.parametrize("kind", ["budget_linear", "budget_cosine"])
 def test_budget_schedule_reaches_min_lr_at_the_budget(kind):
     p = torch.nn.Parameter(torch.zeros(1))
