@@ -23,12 +23,17 @@ class InputError(NlpseqError, ValueError):
     """An input given to a model at inference time is unusable (empty, too long, wrong type)."""
 
 
-def did_you_mean(name: str, choices) -> str:
-    """Return `` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
+def did_you_mean(name: str, choices, prefix: str = "") -> str:
+    """Return `` (did you mean 'x'?)`` for the closest of ``choices`` (shown after ``prefix``, such as a
+    recipe section's ``train.``), or an empty string."""
     import difflib
 
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(name), names, n=1)
+    if not close:
+        # A name with words added to a real one ('lr_rate' for 'lr') is too far for difflib's ratio.
+        close = sorted((c for c in names if len(c) >= 2 and str(name).startswith(c + "_")), key=len, reverse=True)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
 def printable(text: object) -> str:

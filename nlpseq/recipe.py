@@ -176,7 +176,7 @@ def _validate(cls: type[Section], raw: Any, prefix: str, source: str) -> Section
         loc = ".".join(printable(p) for p in err["loc"])
         key = f"{prefix}.{loc}" if loc else prefix
         if err["type"] == "extra_forbidden":
-            hint = did_you_mean(str(err["loc"][-1]), cls.model_fields) if len(err["loc"]) == 1 else ""
+            hint = did_you_mean(str(err["loc"][-1]), cls.model_fields, f"{prefix}.") if len(err["loc"]) == 1 else ""
             raise RecipeError(f"{source}: unknown key '{key}'{hint}") from None
         msg = str(err["ctx"]["error"]) if err["type"] == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
         shown = repr(err.get("input"))

@@ -1,7 +1,7 @@
 import pytest
 
 from nlpseq.errors import RecipeError
-from nlpseq.recipe import build_recipe, load_recipe
+from nlpseq.recipe import apply_overrides, build_recipe, load_recipe
 
 from .conftest import TINY_RECIPE
 
@@ -19,10 +19,13 @@ def test_defaults_are_filled_in_and_dumped():
 def test_unknown_key_names_the_closest():
     tree = base()
     tree["model"]["hiden_size"] = 3
-    with pytest.raises(RecipeError, match=r"unknown key 'model.hiden_size' \(did you mean 'hidden_size'\?\)"):
+    with pytest.raises(RecipeError, match=r"unknown key 'model.hiden_size' \(did you mean 'model.hidden_size'\?\)"):
         build_recipe(tree)
     with pytest.raises(RecipeError, match="did you mean 'train'"):
         build_recipe({**base(), "trian": {}})
+    # a key with words added to a real one is too far for a ratio of matching letters
+    with pytest.raises(RecipeError, match=r"unknown key 'train.lr_rate' \(did you mean 'train.lr'\?\)"):
+        build_recipe(apply_overrides(base(), ["train.lr_rate=0.1"]))
 
 
 def test_wrong_type_names_the_key():
