@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import inspect
 import itertools
 import json
 import logging
@@ -158,7 +159,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     _apply_decode_options(task, args)
     # What this task's evaluation takes is what it declares (Task.EvaluateOptions): an option it does
     # not declare is refused by name, a declared one is type-checked before any data is read.
-    given = {k: getattr(args, k) for k in ("beam", "parser", "decode") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in _index()["evaluate"] if getattr(args, k, None) is not None}
+    if (args.src or args.ref) and "src" not in inspect.signature(task.read_eval).parameters:
+        raise NlpseqError(f"--{'src' if args.src else 'ref'}: {args.run} is a {task.name} run; only translators "
+                          "read a source and a reference file (give --data)")
     accepted = task.EvaluateOptions.model_fields
     for key in given.keys() - accepted.keys():
         takers = sorted(n for n, cls in TASKS.items() if key in cls.EvaluateOptions.model_fields)
@@ -462,8 +466,9 @@ def _answer_fields(tasks: tuple[str, ...]) -> dict:
     return fields
 
 
-def _option_argument(parser: argparse.ArgumentParser, name: str, field) -> None:
-    """``--name`` for a field of a task's AnswerOptions: its type, choices and description."""
+def option_spec(name: str, field) -> dict:
+    """How a declared option (a field of a task's AnswerOptions or EvaluateOptions) is offered as a
+    flag: its kind, choices and description, as plain data (the verbs index holds it)."""
     import types
     import typing
 
@@ -471,14 +476,30 @@ def _option_argument(parser: argparse.ArgumentParser, name: str, field) -> None:
     args = [a for a in typing.get_args(kind) if a is not type(None)]
     if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) == 1:  # Optional[X]: X
         kind = args[0]
-    flag = "--" + name.replace("_", "-")
-    help_text = field.description or ""
+    spec: dict = {"help": field.description or ""}
     if kind is bool:
-        parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        spec["kind"] = "bool"
     elif typing.get_origin(kind) is typing.Literal:
-        parser.add_argument(flag, dest=name, choices=list(typing.get_args(kind)), help=help_text)
+        spec.update(kind="choice", choices=list(typing.get_args(kind)))
     else:
-        parser.add_argument(flag, dest=name, type=kind if kind in (int, float) else str, help=help_text)
+        spec["kind"] = kind.__name__ if kind in (int, float) else "str"
+    return spec
+
+
+def _add_option(parser: argparse.ArgumentParser, name: str, spec: dict) -> None:
+    flag = "--" + name.replace("_", "-")
+    if spec["kind"] == "bool":
+        parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=spec["help"])
+    elif spec["kind"] == "choice":
+        parser.add_argument(flag, dest=name, choices=spec["choices"], help=spec["help"])
+    else:
+        parser.add_argument(flag, dest=name, type={"int": int, "float": float}.get(spec["kind"], str),
+                            help=spec["help"])
+
+
+def _option_argument(parser: argparse.ArgumentParser, name: str, field) -> None:
+    """``--name`` for a field of a task's AnswerOptions: its type, choices and description."""
+    _add_option(parser, name, option_spec(name, field))
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -615,27 +636,34 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-VERBS_INDEX = Path(__file__).with_name("verbs.json")  # the built-in tasks' own verbs, for a --help without torch
+VERBS_INDEX = Path(__file__).with_name("verbs.json")  # the built-in tasks' declarations, for a CLI without torch
 
 
-def declared_verbs() -> dict[str, dict[str, object]]:
-    """Verb -> its help and the tasks that answer it, for every verb the registered tasks declare
-    that is not a command of its own (this loads the tasks). ``nlpseq/verbs.json`` holds this table for
-    the built-in tasks; a test keeps it equal to what they declare."""
+def declared_index() -> dict[str, dict]:
+    """What the registered tasks declare that the argument parser needs (this loads the tasks): every verb
+    that is not a command of its own, with its help and the tasks answering it, and every option of their
+    ``EvaluateOptions``, with the tasks that take it. ``nlpseq/verbs.json`` holds this table for the
+    built-in tasks; a test keeps it equal to the declarations."""
     from .registry import TASKS
 
-    verbs: dict[str, dict[str, object]] = {}
+    verbs: dict[str, dict] = {}
+    evaluate: dict[str, dict] = {}
     for name, cls in TASKS.items():
         if cls.verb and cls.verb not in BUILTIN_COMMANDS:
-            entry = verbs.setdefault(cls.verb, {"help": cls.verb_help or "", "tasks": []})
-            entry["tasks"].append(name)  # type: ignore[union-attr]
-    return verbs
+            verbs.setdefault(cls.verb, {"help": cls.verb_help or "", "tasks": []})["tasks"].append(name)
+        for key, field in cls.EvaluateOptions.model_fields.items():
+            evaluate.setdefault(key, {**option_spec(key, field), "tasks": []})["tasks"].append(name)
+    return {"verbs": verbs, "evaluate": evaluate}
+
+
+def _index() -> dict[str, dict]:
+    return json.loads(VERBS_INDEX.read_text(encoding="utf-8"))
 
 
 def _listed_verbs(sub) -> None:
-    """The task verbs named in the top-level help, from the index: importing every task (torch, nltk,
-    scipy) to print two lines would make ``nlpseq --help`` take seconds."""
-    for verb, entry in json.loads(VERBS_INDEX.read_text(encoding="utf-8")).items():
+    """The task verbs named in the top-level help, from the index: importing every task (torch, nltk)
+    to print two lines would make ``nlpseq --help`` take seconds."""
+    for verb, entry in _index()["verbs"].items():
         sub.add_parser(verb, help=str(entry["help"]) or f"answer with a {' or '.join(entry['tasks'])} run")
 
 
@@ -643,7 +671,7 @@ def _add_task_verbs(sub) -> None:
     """A subcommand for every verb the registered tasks declare that has no command of its own above."""
     from .registry import TASKS
 
-    verbs = {verb: list(entry["tasks"]) for verb, entry in declared_verbs().items()}  # type: ignore[arg-type]
+    verbs = {verb: list(entry["tasks"]) for verb, entry in declared_index()["verbs"].items()}
     for verb, tasks in verbs.items():
         v = sub.add_parser(verb, help=TASKS.get(tasks[0]).verb_help or f"answer with a {' or '.join(tasks)} run")
         v.add_argument("run")
@@ -700,18 +728,16 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     e.add_argument("--baseline", action="append", choices=["vader"], help="also score a baseline")
     e.add_argument("--src", help="translation: source file (with --ref), instead of --data")
     e.add_argument("--ref", help="translation: reference file")
-    e.add_argument("--beam", type=_whole_number(1, MAX_BEAM),
-                   help="translation: beam size (1 = greedy; default: the recipe's)")
     _decode_arguments(e, "translation: ")
     e.add_argument("--bootstrap", type=_whole_number(1, MAX_RESAMPLES), metavar="N",
                    help="print a 95%% bootstrap confidence interval beside every metric, from N resamples of the items")
     e.add_argument("--save-items", metavar="FILE.npz",
                    help="write per-item metric statistics (nlpseq compare reads them)")
-    e.add_argument("--parser", metavar="PARSER_RUN", help="tree sentiment: score on trees this parser builds")
     e.add_argument("--weights", choices=["selected", "last"], default="selected",
                    help="the run's saved weights (train.select; the default) or those training ended with "
                         "(its newest checkpoint)")
-    e.add_argument("--decode", choices=["cky", "greedy"], help="parser: tree search (default: the recipe's)")
+    for key, spec in _index()["evaluate"].items():  # what each task's evaluation declares (EvaluateOptions)
+        _add_option(e, key, {**spec, "help": f"{' and '.join(spec['tasks'])}: {spec['help']}"})
     _precision_argument(e)
     e.set_defaults(func=_cmd_evaluate)
 

@@ -65,7 +65,7 @@ class ParsingTask(Task):
     verb, verb_help = "parse", "parse sentences (arguments, or one per line on stdin) into bracketed trees"
 
     class EvaluateOptions(Section):
-        decode: Literal["cky", "greedy"] | None = Field(None, description="None: the recipe's")
+        decode: Literal["cky", "greedy"] | None = Field(None, description="tree search; default: the recipe's model.decode")
 
     class DataConfig(Section):
         format: Literal["ptb", "sst"] = Field("ptb", description="sst: learn SST's unlabelled binary tree shapes")

@@ -111,7 +111,8 @@ class TranslationTask(Task):
     pipelines = ("translation",)
 
     class EvaluateOptions(Section):
-        beam: int | None = Field(None, ge=1, description="None: the recipe's decode.beam")
+        beam: int | None = Field(None, ge=1, le=MAX_BEAM, description=(
+            "beam size (1 = greedy); default: the recipe's decode.beam"))
 
     class AnswerOptions(Section):
         beam: int | None = Field(None, ge=1, le=MAX_BEAM, description="beam size; 1 is greedy; default: the model's")

@@ -84,7 +84,8 @@ class TreeSentimentTask(Task):
     verb, verb_help = SentimentTask.verb, SentimentTask.verb_help
 
     class EvaluateOptions(Section):
-        parser: str | None = Field(None, description="a parser run: score root labels on the trees it builds")
+        parser: str | None = Field(None, description=(
+            "a parser run or shipped parser: score root labels on the trees it builds from each sentence's words"))
 
     class DataConfig(Section):
         train: str = Field("sst:train", description="SST-format trees: a 0-4 label on every node")
