@@ -150,6 +150,8 @@ class Pipeline:
     task's answers use (a parser run for a tree model).
     """
 
+    parser_name: str | None = None  # the parser a tree model reads raw text with, by name
+
     def __init__(self, task: Task, model: torch.nn.Module, resources: dict[str, Any] | None = None,
                  **options: Any) -> None:
         self.task, self.model, self.resources = task, model, resources or {}
@@ -214,7 +216,9 @@ def pipeline(task: str, model: str | os.PathLike | None = None, device: str = "c
         if task_obj.name != "tree_sentiment":
             raise RecipeError(f"parser= needs a tree sentiment model; {model} is a {task_obj.name} run")
         resources["parser"] = load_run(parser, "parsing", device)
-    return Pipeline(task_obj, net, resources, **options)
+    pipe = Pipeline(task_obj, net, resources, **options)
+    pipe.parser_name = None if parser is None else Path(os.fspath(parser)).name  # what the service reports
+    return pipe
 
 
 __all__ = ["train", "load_run", "pipeline", "Pipeline", "MODELS", "TASKS"]

@@ -217,3 +217,62 @@ def test_a_task_defined_outside_the_package_trains_and_answers_in_the_pipeline_c
         assert res.status_code == 422 and "count" in res.json()["error"]
         schema = client.get("/openapi.json").json()["components"]["schemas"]
         assert "count" in schema["LengthRequest"]["properties"] and "words" in schema["LengthAnswer"]["properties"]
+
+
+PLUGIN = '''
+"""A plugin package: a cell and a task, registered when nlpseq loads its entry point."""
+import torch
+from torch import nn
+
+from nlpseq.nn.cells import Cell
+from nlpseq.registry import CELLS, TASKS
+from nlpseq.tasks.sentiment import SentimentTask
+
+
+@CELLS.register("plug_mgu")
+class PlugMGU(Cell):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.hidden_size, self.proj_size = hidden_size, 2 * hidden_size
+        self.U_f = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.U_h = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def forward(self, xw, state, rec_mask=None):
+        h = state[0]
+        xf, xh = xw.chunk(2, -1)
+        f = torch.sigmoid(xf + self.U_f(h))
+        return ((1 - f) * h + f * self.candidate_dropout(torch.tanh(xh + self.U_h(f * h)), rec_mask),)
+
+
+@TASKS.register("plug_sentiment")
+class PlugSentiment(SentimentTask):
+    pipelines = ("plug-sentiment",)
+    verb = None
+'''
+
+
+def test_a_plugin_installed_as_a_distribution_registers_a_cell_and_a_task(tmp_path):
+    """The plugin is found as an installed distribution is: its dist-info on the path names its entry point."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    site = tmp_path / "site"
+    (site / "toyplug").mkdir(parents=True)
+    (site / "toyplug" / "__init__.py").write_text(PLUGIN)
+    info = site / "toyplug-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toyplug\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[nlpseq.plugins]\ntoyplug = toyplug\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(site)}
+    run = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "nlpseq.cli", "train", str(TINY_RECIPE), "--out", str(run),
+                          "--set", "model.cell=plug_mgu", "--set", "train.epochs=1", "--set", "train.threads=1",
+                          "--set", "train.tensorboard=false", "--quiet"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run([sys.executable, "-c", "from nlpseq.registry import TASKS, CELLS; "
+                          "print('plug_sentiment' in TASKS, 'plug_mgu' in CELLS)"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and res.stdout.split() == ["True", "True"], res.stderr

@@ -49,8 +49,8 @@ def load_in_process(name: str, run_dir: str | os.PathLike, threads: int | None =
                               f"so it cannot be served as '{name}'")
     pipe = open_pipeline(pipeline, model=run_dir, parser=parser, precision=precision)
     info = pipe.task.run.info()
-    if parser is not None:
-        info = {**info, "parser": Path(parser).resolve().name}
+    if getattr(pipe, "parser_name", None):  # given, or the one a shipped tree model brings
+        info = {**info, "parser": pipe.parser_name}
     if precision is not None:
         info = {**info, "precision": precision}
     return ServedModel(name=Path(run_dir).resolve().name, task=pipe.task.name, model=info.get("model", ""),
