@@ -21,6 +21,12 @@ from .bounds import MAX_BEAM, MAX_RESAMPLES
 from .errors import InputError, NlpseqError
 
 
+def _wrote(args: argparse.Namespace, path: str | os.PathLike) -> None:
+    """Each file a verb writes is named once, on stderr (stdout keeps the answers), unless --quiet."""
+    if not getattr(args, "quiet", False):
+        print(f"nlpseq: wrote {path}", file=sys.stderr)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .api import train
     from .recipe import load_recipe
@@ -187,11 +193,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             from .experiments.runner import save_items
 
             save_items(items, args.save_items)
+            _wrote(args, args.save_items)
         for name, item in items.items() if args.bootstrap else ():
             metrics[f"{name}_ci95"] = list(bootstrap_interval(item, args.bootstrap))
     else:
         metrics = task.evaluate(model, data, plot=plot, **options)
     metrics.setdefault("items_per_s", metrics.get("count", 0) / max(time.perf_counter() - t0, 1e-9))
+    if plot and os.path.isfile(plot):
+        _wrote(args, plot)
     for name in args.baseline or []:
         if not hasattr(task, "evaluate_baseline"):
             raise NlpseqError(f"--baseline {name}: baselines are scored for sequence sentiment runs only")
@@ -311,6 +320,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         from .plots import plot_attention
 
         plot_attention(pipe([first], n_best=1, attention=True)[0]["attention"], args.plot_attention)
+        _wrote(args, args.plot_attention)
     return _answer_lines(args, answer)
 
 
@@ -409,6 +419,7 @@ def _cmd_sentiment(args: argparse.Namespace) -> int:
             from .render import render_tree
 
             render_tree(answers[0]["tree"], args.render)
+            _wrote(args, args.render)
         return 0
     return _answer_lines(args, lambda texts: [json.dumps(a, ensure_ascii=False) for a in pipe(texts)],
                          lambda error: json.dumps({"error": error}, ensure_ascii=False))
@@ -425,6 +436,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         from .render import render_tree
 
         render_tree(pipe(args.texts[:1])[0]["tree"], args.render)
+        _wrote(args, args.render)
     return _answer_lines(args, lambda texts: [json.dumps(a, ensure_ascii=False) if args.json else task.show(a)
                                               for a in pipe(texts)],
                          lambda error: json.dumps({"error": error}) if args.json else "")

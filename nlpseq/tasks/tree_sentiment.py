@@ -313,8 +313,9 @@ class TreeSentimentTask(Task):
             if not t.strip():
                 raise InputError(f"input {i} is empty or only whitespace")
             if not t.lstrip().startswith("("):
-                raise InputError(f"input {i} is raw text: a tree model needs a parse tree like '(3 (2 A) (3 film))' "
-                                 "or a parser model to build one")
+                raise InputError(f"input {i} is raw text: a tree model needs a parse tree like '((A) (film))' or a "
+                                 "parser model to build one (--parser PARSER, or parser= in Python; shipped tree "
+                                 "models bring their own)")
             if count_brackets(t) > self.recipe.data.max_nodes:  # counted before parsing costs anything
                 raise InputError(f"input {i} has {count_brackets(t)} nodes, over this model's limit of "
                                  f"{self.recipe.data.max_nodes} (data.max_nodes)")
