@@ -142,10 +142,12 @@ def _leak_notes(args: argparse.Namespace, recipe, report: list[str], train_dev: 
     return notes
 
 
-def _apply_decode_options(task, args: argparse.Namespace) -> None:
-    """--alpha / --beta / --patience / --mbr / --shortlist replace the run recipe's decode settings for this call."""
-    names = {"alpha": "alpha", "beta": "beta", "patience": "patience", "mbr": "mbr_temperature",
-             "shortlist": "shortlist_size"}
+def _apply_decode_options(task, args: argparse.Namespace, shortlist: bool = True) -> None:
+    """--alpha / --beta / --patience / --mbr (and evaluate's --shortlist) replace the run recipe's decode
+    settings for this call."""
+    names = {"alpha": "alpha", "beta": "beta", "patience": "patience", "mbr": "mbr_temperature"}
+    if shortlist:
+        names["shortlist"] = "shortlist_size"
     given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if not given:
         return
@@ -165,7 +167,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     _apply_decode_options(task, args)
     # What this task's evaluation takes is what it declares (Task.EvaluateOptions): an option it does
     # not declare is refused by name, a declared one is type-checked before any data is read.
-    given = {k: getattr(args, k) for k in _index()["evaluate"] if getattr(args, k, None) is not None}
+    given = {k: getattr(args, k) for k in declared_index()["evaluate"] if getattr(args, k, None) is not None}
     if (args.src or args.ref) and "src" not in inspect.signature(task.read_eval).parameters:
         raise NlpseqError(f"--{'src' if args.src else 'ref'}: {args.run} is a {task.name} run; only translators "
                           "read a source and a reference file (give --data)")
@@ -256,7 +258,8 @@ def _precision_argument(parser: argparse.ArgumentParser) -> None:
                              "default: the recipe's decode.precision where it has one, else fp32")
 
 
-def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "", shortlist: bool = True) -> None:
+    """The recipe's decode settings a call may override (``translate`` takes its shortlist as an answer option)."""
     parser.add_argument("--alpha", type=_number_at_least(0),
                         help=f"{prefix}beam length penalty (default: the recipe's decode.alpha)")
     parser.add_argument("--beta", type=_number_at_least(0),
@@ -268,6 +271,8 @@ def _decode_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None
                         help=f"{prefix}output the beam ending with the highest expected chrF against the "
                              "others (minimum Bayes risk), weighting them by softmax(score / TEMPERATURE); "
                              "0: the best-scored ending (default: the recipe's decode.mbr_temperature)")
+    if not shortlist:
+        return
     parser.add_argument("--shortlist", type=_whole_number(0, 100), metavar="K",
                         help=f"{prefix}score only the K likeliest target pieces of each source piece and the "
                              "frequent ones (vocabulary shortlist, learnt from the training corpus on first use); "
@@ -304,13 +309,19 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     _take_model(args)
     task, model = load_run(_default_model(args.run, "translation"), "translation", precision=args.precision)
-    _apply_decode_options(task, args)
-    pipe = Pipeline(task, model, beam=args.beam, n_best=args.n_best)
+    _apply_decode_options(task, args, shortlist=False)
+    # The answer options (beam, n_best, attention, shortlist) are what the task declares, as for the
+    # pipeline and the service: one setting each, checked in one place.
+    options = {k: getattr(args, k) for k in task.AnswerOptions.model_fields if getattr(args, k, None) is not None}
+    try:
+        pipe = Pipeline(task, model, **options)
+    except InputError as exc:
+        raise NlpseqError(f"translate: {exc}") from None
+    n_best = options.get("n_best", 1)
 
     def answer(sentences: list[str]) -> list[str]:
-        if args.n_best > 1:
-            return [json.dumps({"source": s, "n_best": a["n_best"]}, ensure_ascii=False)
-                    for s, a in zip(sentences, pipe(sentences))]
+        if n_best > 1 or options.get("attention"):
+            return [json.dumps({"source": s, **a}, ensure_ascii=False) for s, a in zip(sentences, pipe(sentences))]
         return [a["translation"] for a in pipe(sentences)]
 
     if args.plot_attention:
@@ -495,6 +506,12 @@ def option_spec(name: str, field) -> dict:
         spec.update(kind="choice", choices=list(typing.get_args(kind)))
     else:
         spec["kind"] = kind.__name__ if kind in (int, float) else "str"
+    if kind is int:  # the bounds are checked as the arguments are parsed, naming the flag
+        for meta in field.metadata:
+            if getattr(meta, "ge", None) is not None:
+                spec["min"] = meta.ge
+            if getattr(meta, "le", None) is not None:
+                spec["max"] = meta.le
     return spec
 
 
@@ -504,6 +521,8 @@ def _add_option(parser: argparse.ArgumentParser, name: str, spec: dict) -> None:
         parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=spec["help"])
     elif spec["kind"] == "choice":
         parser.add_argument(flag, dest=name, choices=spec["choices"], help=spec["help"])
+    elif spec["kind"] == "int" and "min" in spec and "max" in spec:
+        parser.add_argument(flag, dest=name, type=_whole_number(spec["min"], spec["max"]), help=spec["help"])
     else:
         parser.add_argument(flag, dest=name, type={"int": int, "float": float}.get(spec["kind"], str),
                             help=spec["help"])
@@ -651,31 +670,37 @@ def _cmd_data(args: argparse.Namespace) -> int:
 VERBS_INDEX = Path(__file__).with_name("verbs.json")  # the built-in tasks' declarations, for a CLI without torch
 
 
-def declared_index() -> dict[str, dict]:
+def declared_index(builtin_only: bool = False) -> dict[str, dict]:
     """What the registered tasks declare that the argument parser needs (this loads the tasks): every verb
     that is not a command of its own, with its help and the tasks answering it, and every option of their
     ``EvaluateOptions``, with the tasks that take it. ``nlpseq/verbs.json`` holds this table for the
-    built-in tasks; a test keeps it equal to the declarations."""
+    built-in tasks (``builtin_only``); a test keeps it equal to their declarations."""
     from .registry import TASKS
 
     verbs: dict[str, dict] = {}
     evaluate: dict[str, dict] = {}
+    answers: dict[str, dict] = {"translate": {}}  # the built-in verbs whose flags are the answer options
     for name, cls in TASKS.items():
+        if builtin_only and not cls.__module__.startswith("nlpseq."):
+            continue
         if cls.verb and cls.verb not in BUILTIN_COMMANDS:
             verbs.setdefault(cls.verb, {"help": cls.verb_help or "", "tasks": []})["tasks"].append(name)
         for key, field in cls.EvaluateOptions.model_fields.items():
             evaluate.setdefault(key, {**option_spec(key, field), "tasks": []})["tasks"].append(name)
-    return {"verbs": verbs, "evaluate": evaluate}
+        if cls.verb in answers:
+            for key, field in cls.AnswerOptions.model_fields.items():
+                answers[cls.verb].setdefault(key, option_spec(key, field))
+    return {"verbs": verbs, "evaluate": evaluate, "answers": answers}
 
 
 def _index() -> dict[str, dict]:
     return json.loads(VERBS_INDEX.read_text(encoding="utf-8"))
 
 
-def _listed_verbs(sub) -> None:
+def _listed_verbs(sub, index: dict[str, dict]) -> None:
     """The task verbs named in the top-level help, from the index: importing every task (torch, nltk)
     to print two lines would make ``nlpseq --help`` take seconds."""
-    for verb, entry in _index()["verbs"].items():
+    for verb, entry in index["verbs"].items():
         sub.add_parser(verb, help=str(entry["help"]) or f"answer with a {' or '.join(entry['tasks'])} run")
 
 
@@ -703,6 +728,9 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     from .serve.limits import Limits
     from .version import __version__
 
+    # What the tasks declare: from the tasks themselves once they are loaded (plugins included), else
+    # from the built-in tasks' index, so that building the parser imports no task.
+    index = declared_index() if task_verbs else _index()
     p = argparse.ArgumentParser(prog="nlpseq", description="Recurrent and recursive networks for NLP.")
     p.add_argument("--version", action="version", version=f"nlpseq {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -748,7 +776,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     e.add_argument("--weights", choices=["selected", "last"], default="selected",
                    help="the run's saved weights (train.select; the default) or those training ended with "
                         "(its newest checkpoint)")
-    for key, spec in _index()["evaluate"].items():  # what each task's evaluation declares (EvaluateOptions)
+    for key, spec in index["evaluate"].items():  # what each task's evaluation declares (EvaluateOptions)
         _add_option(e, key, {**spec, "help": f"{' and '.join(spec['tasks'])}: {spec['help']}"})
     _precision_argument(e)
     e.set_defaults(func=_cmd_evaluate)
@@ -774,10 +802,9 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     _model_argument(tr)
     tr.add_argument("texts", nargs="*", help="sentences to translate")
     tr.add_argument("--input", help="a file of sentences, one per line")
-    tr.add_argument("--beam", type=_whole_number(1, MAX_BEAM), help="beam size (1 = greedy; default: the recipe's)")
-    _decode_arguments(tr)
-    tr.add_argument("--n-best", type=_whole_number(1, MAX_BEAM), default=1,
-                    help="print the K best translations as JSON lines")
+    for key, spec in index["answers"]["translate"].items():  # the translation task's AnswerOptions
+        _add_option(tr, key, spec)
+    _decode_arguments(tr, shortlist=False)
     tr.add_argument("--plot-attention", metavar="OUT.png", help="draw the attention of the first sentence")
     _precision_argument(tr)
     tr.set_defaults(func=_cmd_translate)
@@ -832,7 +859,7 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     if task_verbs:
         _add_task_verbs(sub)
     else:
-        _listed_verbs(sub)
+        _listed_verbs(sub, index)
     for verb in sub.choices.values():  # after the verb too: `nlpseq serve --quiet`
         verb.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
                           help="print answers, results and errors only: no progress, notices or file names")
@@ -854,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
     # Only a verb that is not built in needs the tasks loaded (a second or two): to parse its options.
     # The top-level help lists the built-in tasks' verbs from their index, and loads the tasks only when
     # a plugin may declare more.
-    parser = build_parser(task_verbs=command not in BUILTIN_COMMANDS and (command is not None or _plugins()))
+    parser = build_parser(task_verbs=(command is not None and command not in BUILTIN_COMMANDS) or _plugins())
     # Sentences may follow options (`translate RUN --beam 5 "Ein Hund."`), which argparse leaves over.
     args, extra = parser.parse_known_args(argv)
     if extra:

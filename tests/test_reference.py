@@ -29,6 +29,8 @@ def test_every_recipe_key_is_described_once_in_the_code_and_listed_on_the_page()
     undescribed = []
     for prefix, section in _sections():
         assert issubclass(section, Section)
+        if not section.__module__.startswith("nlpseq."):
+            continue  # sections that tests define (tests/test_extending.py) are not the package's
         for name, field in section.model_fields.items():
             if not field.description:
                 undescribed.append(f"{section.__qualname__}.{name}")

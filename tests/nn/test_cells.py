@@ -199,7 +199,7 @@ def test_cells_describe_themselves_and_the_docs_list_every_registered_cell():
     assert {"rhn_depth", "qrnn_window"} <= set(RecurrentOptions.model_fields)
     assert RecurrentOptions(cell="rhn", rhn_depth=2).cell_options() == {"depth": 2}
     assert RecurrentOptions(cell="lstm").cell_options() == {}
-    line = re.search(r"`model\.cell: ([a-z_ |]+)`", (ROOT / "README.md").read_text()).group(1)
+    line = re.search(r"`model\.cell: ([a-z_ |]+)`", (ROOT / "docs" / "concepts.md").read_text()).group(1)
     builtin = [n for n, c in CELLS.items() if c.__module__ == "nlpseq.nn.cells"]  # tests may register more
     assert sorted(n.strip() for n in line.split("|")) == builtin
 

@@ -130,8 +130,11 @@ def test_tree_model_labels_every_phrase_and_draws_it(served):
         assert len(full["phrases"]) == 5 and full["svg"].startswith("<svg")
         res = c.post("/v1/sentiment", json={"text": "a raw sentence"})
         assert res.status_code == 422 and "parse tree" in res.json()["error"]
-        res = c.post("/v1/sentiment", json={"text": "(3 (2 A) (7 film))"})
-        assert res.status_code == 422 and "label" in res.json()["error"]
+        res = c.post("/v1/sentiment", json={"text": "(3 (2 A) (7 film)"})
+        assert res.status_code == 422 and "unbalanced" in res.json()["error"]
+        # any bracketing is read for its shape: a parser's labels are not used
+        res = c.post("/v1/sentiment", json={"text": "(S (NP A) (NN film))"})
+        assert res.status_code == 200 and res.json()["results"][0]["tree"].count("(") == 3
 
 
 def test_a_parser_lets_the_tree_model_answer_raw_text(rntn_run, shape_run):

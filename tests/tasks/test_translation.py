@@ -379,7 +379,8 @@ def test_int8_decoding_agrees_with_fp32_on_the_sample(mt_run):
     assert sum(x == y for x, y in zip(a, b)) >= 0.9 * len(a)  # the same output on nearly every sentence
     fp32_m = json.loads(run_cli("evaluate", str(mt_run), "--json").stdout)
     int8_m = json.loads(run_cli("evaluate", str(mt_run), "--json", "--precision", "int8").stdout)
-    assert abs(int8_m["bleu"] - fp32_m["bleu"]) < 2.0 and abs(int8_m["chrf"] - fp32_m["chrf"]) < 1.5
+    # 60 held-out sentences of about 6 words: one word changed moves BLEU by about 1.5 points
+    assert abs(int8_m["bleu"] - fp32_m["bleu"]) < 4.0 and abs(int8_m["chrf"] - fp32_m["chrf"]) < 2.0
     assert run_cli("translate", str(mt_run), "--precision", "int8", "Ein Hund rennt.").stdout.strip()
 
 
