@@ -119,3 +119,13 @@ def test_every_card_figure_is_what_its_recorded_command_gives(ref, command, figu
     key = " ".join(args[3:4] + [a for a in args[4:] if a.startswith("--parser")])
     for metric, value in figures[key].items():
         assert got[metric] == pytest.approx(value, abs=0.05), (ref, metric)
+
+
+def test_the_readme_quotes_every_shipped_model_as_its_card_does():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for model in MODELS:
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{model.ref}` |")), None)
+        assert row is not None, f"{model.ref} has no row in the README's figures table"
+        card = (model.path / "card.md").read_text(encoding="utf-8")
+        for figure in re.findall(r"\*\*([\d.]+)\*\* \[([\d.]+), ([\d.]+)\]", row):
+            assert f"{figure[0]} [{figure[1]}, {figure[2]}]" in card, (model.ref, figure)
