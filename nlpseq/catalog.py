@@ -10,7 +10,6 @@ instead of answering garbage. ``make models`` writes the folders, their cards an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunDirError, did_you_mean
+from .fileio import sha256_file as file_digest
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +99,6 @@ def version_key(model: ShippedModel) -> tuple[int, ...]:
 def default_for(pipeline: str) -> ShippedModel | None:
     """The shipped model a pipeline uses when it is given none (the newest version of it)."""
     return max((m for m in read_manifest() if pipeline in m.default_for), key=version_key, default=None)
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 _verified: set[str] = set()

@@ -219,36 +219,23 @@ def test_a_task_defined_outside_the_package_trains_and_answers_in_the_pipeline_c
         assert "count" in schema["LengthRequest"]["properties"] and "words" in schema["LengthAnswer"]["properties"]
 
 
-PLUGIN = '''
-"""A plugin package: a cell and a task, registered when nlpseq loads its entry point."""
-import torch
-from torch import nn
-
-from nlpseq.nn.cells import Cell
-from nlpseq.registry import CELLS, TASKS
-from nlpseq.tasks.sentiment import SentimentTask
-
-
-@CELLS.register("plug_mgu")
-class PlugMGU(Cell):
-    def __init__(self, input_size, hidden_size):
-        super().__init__()
-        self.hidden_size, self.proj_size = hidden_size, 2 * hidden_size
-        self.U_f = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.U_h = nn.Linear(hidden_size, hidden_size, bias=False)
-
-    def forward(self, xw, state, rec_mask=None):
-        h = state[0]
-        xf, xh = xw.chunk(2, -1)
-        f = torch.sigmoid(xf + self.U_f(h))
-        return ((1 - f) * h + f * self.candidate_dropout(torch.tanh(xh + self.U_h(f * h)), rec_mask),)
-
+PLUGIN_TASK = '''
 
 @TASKS.register("plug_sentiment")
 class PlugSentiment(SentimentTask):
     pipelines = ("plug-sentiment",)
     verb = None
 '''
+
+
+def _plugin_source() -> str:
+    """A plugin module: the worked example's cell (its source, registered under another name) and a task."""
+    import inspect
+
+    cell = inspect.getsource(MinimalGatedUnit).replace('@CELLS.register("toy_mgu")', '@CELLS.register("plug_mgu")')
+    head = ("import torch\nfrom torch import nn\n\nfrom nlpseq.nn.cells import Cell\n"
+            "from nlpseq.registry import CELLS, TASKS\nfrom nlpseq.tasks.sentiment import SentimentTask\n\n\n")
+    return head + cell + PLUGIN_TASK
 
 
 def test_a_plugin_installed_as_a_distribution_registers_a_cell_and_a_task(tmp_path):
@@ -260,7 +247,7 @@ def test_a_plugin_installed_as_a_distribution_registers_a_cell_and_a_task(tmp_pa
 
     site = tmp_path / "site"
     (site / "toyplug").mkdir(parents=True)
-    (site / "toyplug" / "__init__.py").write_text(PLUGIN)
+    (site / "toyplug" / "__init__.py").write_text(_plugin_source())
     info = site / "toyplug-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toyplug\nVersion: 0.1\n")

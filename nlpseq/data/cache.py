@@ -7,6 +7,7 @@ import json
 import shutil
 from typing import Any, Callable, Iterator
 
+from ..fileio import sha256_file as file_digest  # noqa: F401  (a changed corpus never reuses a stale cache)
 from .corpora import cache_dir
 
 
@@ -17,15 +18,6 @@ def fingerprint(*parts: Any) -> str:
         h.update(json.dumps(p, sort_keys=True, ensure_ascii=False, default=str).encode())
         h.update(b"\0")
     return h.hexdigest()[:24]
-
-
-def file_digest(path) -> str:
-    """SHA-256 of a file's bytes, so that a changed corpus never reuses a stale cache."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def encode_cached(columns: dict[str, list] | Callable[[], Iterator[dict[str, Any]]],

@@ -8,7 +8,6 @@ checked against a pinned SHA-256, with a progress bar.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import urllib.request
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError, did_you_mean
-from ..fileio import atomic_path
+from ..fileio import atomic_path, sha256_file
 
 
 @dataclass(frozen=True)
@@ -152,12 +151,6 @@ def locate(name: str, download: bool = True) -> Path:
         ) from None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _download(url: str, dest: Path, sha256: str | None) -> None:
@@ -170,7 +163,7 @@ def _download(url: str, dest: Path, sha256: str | None) -> None:
                 for block in iter(lambda: resp.read(1 << 16), b""):
                     out.write(block)
                     bar.update(len(block))
-        if sha256 and _sha256(tmp) != sha256:
+        if sha256 and sha256_file(tmp) != sha256:
             raise DataError(f"{url}: checksum mismatch (expected sha256 {sha256})")
 
 
