@@ -151,7 +151,11 @@ def resolve(model: str | os.PathLike | None, pipeline: str) -> tuple[Path, Shipp
         names = {m.name: m for m in read_manifest()}
         raise RunDirError(f"{text}: neither a run folder nor a shipped model{did_you_mean(text, names)}"
                           f"{'; shipped: ' + ', '.join(names) if names else ''}")
-    return Path(text), None
+    # A shipped model's folder given by its path is that shipped model (its parser comes with it).
+    folder = Path(text).resolve()
+    same = next((m for m in read_manifest() if m.path.resolve() == folder), None) if folder.parent == \
+        SHIPPED.resolve() else None
+    return (verify(same), same) if same is not None else (Path(text), None)
 
 
 def locate(model: str | os.PathLike) -> Path:

@@ -129,3 +129,20 @@ def test_the_readme_quotes_every_shipped_model_as_its_card_does():
         card = (model.path / "card.md").read_text(encoding="utf-8")
         for figure in re.findall(r"\*\*([\d.]+)\*\* \[([\d.]+), ([\d.]+)\]", row):
             assert f"{figure[0]} [{figure[1]}, {figure[2]}]" in card, (model.ref, figure)
+
+
+def test_the_service_with_no_model_flag_serves_the_shipped_models_tree_models_with_their_parser():
+    from fastapi.testclient import TestClient
+
+    from nlpseq.serve import create_app, load_served
+
+    models = {"sentiment": load_served("sentiment", "sentiment-en", in_process=True, pipeline="sentiment"),
+              "phrase-sentiment": load_served("phrase-sentiment", "phrase-sentiment-en", in_process=True)}
+    with TestClient(create_app(models)) as client:
+        res = client.post("/v1/sentiment", json={"texts": ["not bad at all"], "phrases": False})
+        assert res.status_code == 200, res.text
+        assert res.json()["results"][0]["label"] == "positive"
+        res = client.post("/v1/phrase-sentiment", json={"text": "The movie was not good at all.", "phrases": True})
+        assert res.status_code == 200 and len(res.json()["results"][0]["phrases"]) == 15
+        listed = {m["endpoint"]: m["parser"] for m in client.get("/v1/models").json()["models"]}
+        assert listed == {"/v1/sentiment": "sst-shape-parser-en", "/v1/phrase-sentiment": "sst-shape-parser-en"}
