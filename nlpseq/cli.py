@@ -48,7 +48,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if selection.get("select") == "average":
         print(f"saved weights: the mean of the last {recipe.train.average_last} checkpoints (not evaluated on dev)")
     elif chosen:
-        print(f"dev at the saved weights (select: {selection['select']}, step {selection['step']}): "
+        beam = chosen[-1].get("beam")  # a translator's dev BLEU says how it decoded
+        how = "" if beam is None else ", greedy" if beam == 1 else f", beam {beam}"
+        print(f"dev at the saved weights (select: {selection['select']}, step {selection['step']}{how}): "
               + ", ".join(f"{k}={v:.2f}" for k, v in chosen[-1].items() if isinstance(v, float) and k != "elapsed_s"))
     if "throughput" in info:
         t, m = info["throughput"], info["machine"]
