@@ -62,11 +62,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .data.halves import split_half_ref
-    from .experiments import parse_seeds, plan_configurations, run_experiment, selection_effect, summarize, write_report
+    from .experiments import (load_configurations, parse_seeds, plan_configurations, run_experiment, selection_effect,
+                              summarize, write_report)
     from .recipe import load_recipe
 
     seeds = parse_seeds(args.seeds)
-    configs = plan_configurations(args.sweep)
+    configs = plan_configurations(args.sweep, load_configurations(args.configs) if args.configs else ())
     # Every configuration is validated before anything trains: a bad value fails in a second, not an hour in.
     recipes = [load_recipe(args.recipe, [*args.set, *c.overrides]) for c in configs]
     dev = getattr(recipes[0].data, "dev", None)
@@ -752,6 +753,9 @@ def build_parser(task_verbs: bool = True) -> argparse.ArgumentParser:
     c.add_argument("--seeds", default="1-5", help="seeds to train each configuration with (default 1-5; or 1,3,7)")
     c.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="values of a key, one configuration each (repeat for a product), such as model.dropout=0,0.3")
+    c.add_argument("--configs", metavar="FILE",
+                   help="named configurations: a YAML file whose 'configurations:' maps each name to the recipe "
+                        "keys it sets (swept values, if any, apply to each)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key")
     c.add_argument("--out", help="folder of the runs and the report (default: runs/compare_<recipe name>)")
     c.add_argument("--jobs", type=int, default=1, help="runs trained at once, the cores split between them")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from nlpseq.experiments.table import rows
+from nlpseq.experiments.table import rows, stage_rows
 
 from .conftest import ROOT, run_cli
 
@@ -49,6 +49,12 @@ def test_compare_trains_every_configuration_and_seed_and_reports_statistics(tmp_
     assert len(progress) == 4 and all("@B: " in ln and "@A: " in ln for ln in progress)  # a line per run
     table = rows(out / "compare.json")  # the README's rows
     assert len(table) == 2 and "seeds 1-2: phrase_fine **" in table[0] and "[on A: " in table[0]
+    stage = stage_rows(out / "compare.json")  # a study stage's table: ranked on half A, reported on B
+    first_metric = summary[half_b]["metrics"][0]
+    assert stage[0].startswith(f"| configuration | keys | {first_metric} on ") and "@A (ranks)" in stage[0]
+    ranked = [float(row.split(" | ")[2]) for row in stage[2:]]
+    means_a = sorted((c["metrics"][first_metric]["mean"] for c in summary[half_a]["configurations"]), reverse=True)
+    assert len(stage) == 4 and ranked == pytest.approx(means_a, abs=0.006) and "`model.dropout=0.5`" in "".join(stage)
     # A second call finds every run scored and trains nothing again.
     mtime = (out / "model.dropout=0" / "seed_1" / "model.safetensors").stat().st_mtime_ns
     again = run_cli(*args, timeout=600)
@@ -63,6 +69,37 @@ def test_compare_refuses_bad_values_before_training(tmp_path):
     assert not (tmp_path / "bad").exists()
     seeds = run_cli("compare", str(RECIPE), "--seeds", "5-1", "--out", str(tmp_path / "bad"))
     assert seeds.returncode == 2 and "backwards" in seeds.stderr
+
+
+def test_named_configurations_set_their_keys_and_keep_their_names(tmp_path):
+    from nlpseq.experiments import load_configurations, plan_configurations
+    from nlpseq.recipe import load_recipe
+
+    path = tmp_path / "stage.yaml"
+    path.write_text("configurations:\n  recipe: {}\n"
+                    "  wsd: {train.schedule: budget_wsd, train.lr: 0.003, train.ema: null, model.dropout: 0.2}\n")
+    named = load_configurations(path)
+    assert [c.name for c in named] == ["recipe", "wsd"] and named[0].overrides == ()
+    recipe = load_recipe(RECIPE, list(named[1].overrides))
+    assert (recipe.train.schedule, recipe.train.lr, recipe.train.ema, recipe.model.dropout) == \
+        ("budget_wsd", 0.003, None, 0.2)
+    swept = plan_configurations(["model.dropout=0,0.5"], named)
+    assert [c.name for c in swept] == ["recipe,model.dropout=0", "recipe,model.dropout=0.5",
+                                       "wsd,model.dropout=0", "wsd,model.dropout=0.5"]
+    assert load_recipe(RECIPE, list(swept[2].overrides)).model.dropout == 0  # the sweep comes after the name's keys
+    assert swept[3].folder == "wsd,model.dropout=0.5"
+
+
+@pytest.mark.parametrize("text, says", [("configurations: [a, b]\n", "expected a 'configurations:' mapping"),
+                                        ("configurations:\n  a b: {}\n", "'a b' is not a plain word"),
+                                        ("configurations:\n  a: [train.lr]\n", "'a' must map recipe keys"),
+                                        ("configurations: {a: {train.lr: [}\n", "not valid YAML")])
+def test_a_bad_configurations_file_is_refused_in_one_line(tmp_path, text, says):
+    path = tmp_path / "stage.yaml"
+    path.write_text(text)
+    res = run_cli("compare", str(RECIPE), "--configs", str(path), "--out", str(tmp_path / "x"))
+    assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 
 
 def test_split_half_needs_a_dev_file(tmp_path):

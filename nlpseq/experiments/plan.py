@@ -1,10 +1,14 @@
-"""What an experiment trains: configurations (the product of ``--sweep`` values) and seeds."""
+"""What an experiment trains: configurations (named ones from ``--configs``, times the product of
+``--sweep`` values) and seeds."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from ..errors import RecipeError
@@ -15,9 +19,13 @@ class Configuration:
     """One point of the sweep: its ``KEY=VALUE`` overrides and the folder its runs go into."""
 
     overrides: tuple[str, ...]
+    label: str | None = None  # a named configuration's name (``--configs``)
+    own: int = 0  # how many leading overrides are the named configuration's: the rest are swept values
 
     @property
     def name(self) -> str:
+        if self.label is not None:
+            return ",".join([self.label, *self.overrides[self.own:]])
         return ",".join(self.overrides) or "recipe"
 
     @property
@@ -47,8 +55,46 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def plan_configurations(sweeps: Sequence[str]) -> list[Configuration]:
-    """The product of ``KEY=V1,V2,...`` sweeps, first values first; no sweep: the recipe alone.
+def _as_override(key: str, value: object) -> str:
+    # JSON is YAML's flow style, so a value survives the round trip through ``--set`` parsing.
+    return f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+
+
+def load_configurations(path: str | os.PathLike) -> list[Configuration]:
+    """Named configurations from a YAML file: ``configurations:`` mapping each name to the recipe keys
+    it sets (``{train.lr: 0.003, train.schedule: budget_wsd}``; ``{}`` is the recipe as it stands).
+    A study's stages are such files, so each configuration keeps one name, and one folder, throughout.
+
+    Raises:
+        RecipeError: an unreadable file, no ``configurations`` mapping, a name that is not a plain
+            word, or a configuration that is not a mapping of keys.
+    """
+    from ..recipe import parse_yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"--configs {path}: cannot read it ({exc.__class__.__name__})") from None
+    doc = parse_yaml(text, f"--configs {path}")
+    named = doc.get("configurations") if isinstance(doc, dict) else None
+    if not isinstance(named, dict) or not named:
+        raise RecipeError(f"--configs {path}: expected a 'configurations:' mapping of names to recipe keys")
+    out = []
+    for name, keys in named.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._+-]+", name):
+            raise RecipeError(f"--configs {path}: configuration name {name!r} is not a plain word "
+                              "(letters, digits, . _ + -)")
+        if not isinstance(keys or {}, dict):
+            raise RecipeError(f"--configs {path}: configuration '{name}' must map recipe keys to values, "
+                              f"not be a {type(keys).__name__}")
+        own = tuple(_as_override(str(k), v) for k, v in (keys or {}).items())
+        out.append(Configuration(own, name, len(own)))
+    return out
+
+
+def plan_configurations(sweeps: Sequence[str], named: Sequence[Configuration] = ()) -> list[Configuration]:
+    """Each named configuration (or the recipe alone) times the product of ``KEY=V1,V2,...`` sweeps,
+    first values first.
 
     Raises:
         RecipeError: a sweep without ``=``, without values, or a key swept twice.
@@ -65,4 +111,8 @@ def plan_configurations(sweeps: Sequence[str]) -> list[Configuration]:
             raise RecipeError(f"--sweep: key '{key}' is swept twice")
         keys.append(key)
         axes.append([f"{key}={v}" for v in vals])
-    return [Configuration(tuple(combo)) for combo in itertools.product(*axes)]
+    combos = list(itertools.product(*axes))
+    if not named:
+        return [Configuration(tuple(combo)) for combo in combos]
+    return [Configuration((*base.overrides, *combo), base.label, len(base.overrides))
+            for base in named for combo in combos]
